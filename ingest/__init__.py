@@ -1,0 +1,1 @@
+"""Files → notes → chunks → vectors, incrementally."""

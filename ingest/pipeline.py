@@ -1,0 +1,258 @@
+"""Incremental, crash-safe ingest: paths → notes → chunks → vectors + manifest + lexical index.
+
+Order of writes for a changed note: vectors upserted (deterministic ids, so repeating is harmless) →
+its stale chunk ids deleted → the manifest row and chunk texts committed in one transaction. The
+manifest's hash is therefore only ever current for a note whose vectors are all in place. A ``dirty``
+flag is set while an ingest writes; a run that finds it set (the last one was killed) first reconciles
+the vector store with the manifest, so no orphan or missing chunk survives.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.chunking import Chunk, Chunker
+from ingest.embedder import Embedder
+from ingest.readers import JSONL_SUFFIXES, Note, Skip, iter_paths, read_any
+from store.errors import IndexMismatchError, InputError
+from store.index import Index
+from store.manifest import now
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+@dataclass
+class IngestReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skip] = field(default_factory=list)
+    chunks_embedded: int = 0
+    tokens_embedded: int = 0
+    truncated_chunks: int = 0
+    seconds: float = 0.0
+    embed_seconds: float = 0.0
+    recovered: bool = False  # the previous ingest was interrupted and has been reconciled
+
+    def summary(self) -> dict:
+        return {
+            "added": len(self.added), "updated": len(self.updated), "unchanged": self.unchanged,
+            "removed": len(self.removed), "skipped": len(self.skipped), "chunks_embedded": self.chunks_embedded,
+            "tokens_embedded": self.tokens_embedded, "truncated_chunks": self.truncated_chunks,
+            "seconds": round(self.seconds, 3), "recovered": self.recovered,
+        }
+
+
+def _note_row(note: Note, root: str, h: str, n_chunks: int) -> dict:
+    return {
+        "id": note.id, "hash": h, "root": root, "path": note.path, "title": note.title, "summary": note.summary,
+        "tags": note.tags, "source": note.source, "date": note.date, "url": note.url, "links": note.links,
+        "aliases": note.aliases, "extra": note.extra, "n_chunks": n_chunks, "updated": now(),
+    }
+
+
+def _chunk_row(c: Chunk) -> dict:
+    return {"id": c.id, "note_id": c.note_id, "ord": c.ord, "text": c.text, "passage": c.passage,
+            "heading": c.heading, "page": c.page}
+
+
+def read_root(path: Path, max_bytes: int) -> tuple[str, list[Note], list[Skip]]:
+    """A folder or one file → (root key, notes, skips). Duplicate ids keep the first and skip the rest."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path} does not exist; give a notes folder or a .md/.txt/.pdf/.jsonl file")
+    root_key = str(path.resolve())
+    items: Iterable
+    if path.is_dir():
+        def gen():
+            for item in iter_paths(path):
+                if isinstance(item, Skip):
+                    yield item
+                else:
+                    yield from read_any(item[0], item[1], max_bytes)
+        items = gen()
+    else:
+        rel = path.name
+        if path.suffix.lower() not in JSONL_SUFFIXES | {".md", ".markdown", ".txt", ".pdf"}:
+            raise InputError(f"{path}: unsupported file type {path.suffix!r}; use .md, .txt, .pdf or .jsonl")
+        items = read_any(path, rel, max_bytes)
+    notes: list[Note] = []
+    skips: list[Skip] = []
+    seen: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, Skip):
+            skips.append(item)
+        elif item.id in seen:
+            skips.append(Skip(item.path, f"duplicate note id {item.id!r} (first used by {seen[item.id]}); "
+                                         "give each note its own id"))
+        else:
+            seen[item.id] = item.path
+            notes.append(item)
+    return root_key, notes, skips
+
+
+class Ingestor:
+    def __init__(self, index: Index, embedder: Embedder, chunker: Chunker, vector_hash: str, settings_dump: dict,
+                 max_bytes: int, batch_chunks: int = 256) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.chunker = chunker
+        self.vector_hash = vector_hash
+        self.settings_dump = settings_dump
+        self.max_bytes = max_bytes
+        self.batch_chunks = batch_chunks
+
+    def check_compatible(self, rebuild: bool) -> None:
+        m = self.index.manifest
+        built = m.get("vector_hash")
+        if built is None or built == self.vector_hash:
+            return
+        if not rebuild:
+            raise IndexMismatchError(
+                f"The index at {self.index.root} was built with other embedding or chunking settings "
+                f"({m.get('embedder')}, {m.get('chunking')}). Rebuild it: `inquire ingest PATH --rebuild "
+                f"--index {self.index.root}`, or use another --index."
+            )
+        ids = list(m.note_hashes())
+        self.index.vectors.delete_notes(ids)
+        with m.tx() as db:
+            m.delete_notes(db, ids)
+
+    def reconcile(self) -> bool:
+        """Make vectors and manifest agree after an interrupted run. Returns whether anything was fixed."""
+        m = self.index.manifest
+        in_store = self.index.vectors.ids_by_note()
+        in_manifest = m.chunk_ids_by_note()
+        fixed = False
+        stray_notes = [n for n in in_store if n not in in_manifest]
+        if stray_notes:
+            self.index.vectors.delete_notes(stray_notes)
+            fixed = True
+        stale: list[str] = []
+        incomplete: list[str] = []
+        for nid, ids in in_manifest.items():
+            have = in_store.get(nid, set())
+            stale += list(have - ids)
+            if ids - have:
+                incomplete.append(nid)
+        if stale:
+            self.index.vectors.delete_ids(stale)
+            fixed = True
+        if incomplete:  # forget them: this run embeds them again
+            with m.tx() as db:
+                db.executemany("UPDATE notes SET hash='' WHERE id=?", [(n,) for n in incomplete])
+            fixed = True
+        return fixed
+
+    def run(self, paths: list[Path], progress: Progress | None = None, rebuild: bool = False,
+            prune: bool = True) -> IngestReport:
+        t0 = time.perf_counter()
+        rep = IngestReport()
+        progress = progress or (lambda *_: None)
+        m = self.index.manifest
+        self.check_compatible(rebuild)
+        if m.get("dirty", False):
+            self.reconcile()
+            rep.recovered = True
+        roots = []
+        for p in paths:
+            progress("read", 0, 0)
+            roots.append(read_root(Path(p), self.max_bytes))
+        m.set("dirty", True)
+        changed = False
+        for root_key, notes, skips in roots:
+            rep.skipped += skips
+            known = m.note_hashes()
+            todo: list[tuple[Note, str]] = []
+            path_moves: list[tuple[str, str]] = []
+            for note in notes:
+                h = note.content_hash()
+                if known.get(note.id) == h:
+                    rep.unchanged += 1
+                    path_moves.append((note.path, note.id))
+                else:
+                    todo.append((note, h))
+            if path_moves:
+                with m.tx() as db:
+                    db.executemany("UPDATE notes SET path=? WHERE id=? AND path<>?", [(p, i, p) for p, i in path_moves])
+            changed |= bool(todo)
+            self._embed_notes(todo, known, root_key, rep, progress)
+            # notes gone from this root (a folder, or a JSONL file) are removed; broken files keep their last version
+            if prune:
+                present = {n.id for n in notes}
+                broken_paths = {s.path for s in skips if s.line is None}  # a whole file unreadable
+                gone = [nid for nid, r in m.note_roots().items() if r == root_key and nid not in present]
+                gone_rows = m.notes(gone)
+                gone = [nid for nid in gone if gone_rows[nid]["path"].split(":")[0] not in broken_paths]
+                if gone:
+                    self.index.vectors.delete_notes(gone)
+                    with m.tx() as db:
+                        m.delete_notes(db, gone)
+                    rep.removed += gone
+                    changed = True
+            with m.tx() as db:
+                m.set_skipped(db, root_key, [(s.path, s.line, s.reason) for s in skips])
+        if changed or m.get("lexical_gen") is None:
+            progress("lexical", 0, 1)
+            self.index.rebuild_lexical()
+            progress("lexical", 1, 1)
+        rep.seconds = time.perf_counter() - t0
+        with m.tx() as db:
+            m.set("vector_hash", self.vector_hash, db)
+            m.set("embedder", self.embedder.name, db)
+            m.set("chunking", self.settings_dump.get("chunking"), db)
+            m.set("store", self.index.vectors.describe(), db)
+            m.set("last_ingest", {"at": now(), "paths": [r[0] for r in roots], **rep.summary()}, db)
+            m.set("dirty", False, db)
+        return rep
+
+    def _embed_notes(self, todo: list[tuple[Note, str]], known: dict[str, str], root_key: str, rep: IngestReport,
+                     progress: Progress) -> None:
+        if not todo:
+            return
+        m = self.index.manifest
+        old_chunks = m.chunk_ids_by_note()
+        planned = [(note, h, self.chunker.chunk(note)) for note, h in todo]
+        total = sum(len(c) for _, _, c in planned)
+        done = 0
+        progress("embed", 0, total)
+        batch: list[tuple[Note, str, list[Chunk]]] = []
+        size = 0
+        for item in planned:
+            batch.append(item)
+            size += len(item[2])
+            if size >= self.batch_chunks:
+                done += self._flush(batch, known, old_chunks, root_key, rep)
+                progress("embed", done, total)
+                batch, size = [], 0
+        if batch:
+            done += self._flush(batch, known, old_chunks, root_key, rep)
+            progress("embed", done, total)
+
+    def _flush(self, batch, known, old_chunks, root_key, rep: IngestReport) -> int:
+        chunks = [c for _, _, cs in batch for c in cs]
+        texts = [c.text for c in chunks]
+        counts = self.embedder.token_counts(texts)
+        rep.tokens_embedded += sum(counts)
+        rep.truncated_chunks += sum(1 for n in counts if n > self.embedder.max_tokens)
+        t = time.perf_counter()
+        vecs = self.embedder.encode(texts)
+        rep.embed_seconds += time.perf_counter() - t
+        self.index.vectors.upsert([c.id for c in chunks], [c.note_id for c in chunks], vecs, texts)
+        stale = []
+        for note, _, cs in batch:
+            stale += list(old_chunks.get(note.id, set()) - {c.id for c in cs})
+        if stale:
+            self.index.vectors.delete_ids(stale)
+        m = self.index.manifest
+        with m.tx() as db:
+            for note, h, cs in batch:
+                m.put_note(db, _note_row(note, root_key, h, len(cs)), [_chunk_row(c) for c in cs])
+        for note, _, _ in batch:
+            (rep.updated if note.id in known else rep.added).append(note.id)
+        rep.chunks_embedded += len(chunks)
+        return len(chunks)

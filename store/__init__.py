@@ -1,0 +1,1 @@
+"""Where vectors, the lexical index and the manifest live."""

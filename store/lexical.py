@@ -1,0 +1,107 @@
+"""The BM25 index over chunk texts (bm25s), persisted beside the vectors.
+
+Each build is written to a new generation folder and only then named current in the manifest, so a
+reader never sees a half-written index and a crash mid-build leaves the previous one in use.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+
+_STEMMER = None
+_STEM_LOCK = threading.Lock()
+
+
+def _stemmer():
+    global _STEMMER
+    with _STEM_LOCK:
+        if _STEMMER is None:
+            import Stemmer
+
+            _STEMMER = Stemmer.Stemmer("english")
+    return _STEMMER
+
+
+def tokenize(texts: list[str]):
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+
+
+class LexicalIndex:
+    """BM25 over chunks; ``ids[i]`` and ``note_ids[i]`` name the i-th document."""
+
+    def __init__(self, retriever, ids: list[str], note_ids: list[str]) -> None:
+        self.retriever = retriever
+        self.ids = ids
+        self.note_ids = note_ids
+        self._pos: dict[str, list[int]] | None = None
+
+    @classmethod
+    def build(cls, ids: list[str], note_ids: list[str], texts: list[str], k1: float = 0.9, b: float = 0.4):
+        import bm25s
+
+        retriever = bm25s.BM25(k1=k1, b=b)
+        if texts:
+            retriever.index(tokenize(texts), show_progress=False)
+        return cls(retriever if texts else None, ids, note_ids)
+
+    def save(self, folder: Path) -> None:
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self.retriever is not None:
+            self.retriever.save(str(tmp))
+        (tmp / "ids.json").write_text(json.dumps({"ids": self.ids, "note_ids": self.note_ids}))
+        shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        meta = json.loads((folder / "ids.json").read_text())
+        retriever = bm25s.BM25.load(str(folder), mmap=False) if meta["ids"] else None
+        return cls(retriever, meta["ids"], meta["note_ids"])
+
+    def positions_of_notes(self, note_ids: set[str]) -> np.ndarray:
+        if self._pos is None:
+            pos: dict[str, list[int]] = {}
+            for i, n in enumerate(self.note_ids):
+                pos.setdefault(n, []).append(i)
+            self._pos = pos
+        idx = [i for n in note_ids for i in self._pos.get(n, [])]
+        return np.asarray(idx, dtype=np.int64)
+
+    def search(self, query: str, k: int, note_ids: list[str] | None = None) -> list[tuple[str, str, float]]:
+        """(chunk id, note id, score) best first, only positive scores."""
+        if self.retriever is None or not self.ids:
+            return []
+        if note_ids is not None and not note_ids:
+            return []
+        q = tokenize([query])
+        if not q.ids or not q.ids[0]:
+            return []
+        mask = None
+        if note_ids is not None:
+            mask = np.zeros(len(self.ids), dtype=np.float32)
+            mask[self.positions_of_notes(set(note_ids))] = 1.0
+        # vocab of the query tokens → the index's vocab
+        inv = {v: k for k, v in q.vocab.items()}
+        words = [inv[i] for i in q.ids[0]]
+        words = [w for w in words if w in self.retriever.vocab_dict]
+        if not words:
+            return []
+        k = min(k, len(self.ids))
+        docs, scores = self.retriever.retrieve([words], k=k, weight_mask=mask, show_progress=False, n_threads=1)
+        out = []
+        for d, s in zip(docs[0], scores[0]):
+            if s <= 0:
+                continue
+            out.append((self.ids[int(d)], self.note_ids[int(d)], float(s)))
+        return out

@@ -1,0 +1,192 @@
+"""What the index holds, in one SQLite file: notes and their hashes, chunk texts, settings,
+skipped inputs and the last ingest. SQLite transactions make every note's update atomic, and WAL
+mode lets ``ask`` read while an ingest writes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notes (
+  id TEXT PRIMARY KEY, hash TEXT NOT NULL, root TEXT NOT NULL, path TEXT NOT NULL,
+  title TEXT NOT NULL, summary TEXT NOT NULL, tags TEXT NOT NULL, source TEXT NOT NULL,
+  date TEXT NOT NULL, url TEXT NOT NULL, links TEXT NOT NULL, aliases TEXT NOT NULL,
+  extra TEXT NOT NULL, n_chunks INTEGER NOT NULL, updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+  id TEXT PRIMARY KEY, note_id TEXT NOT NULL, ord INTEGER NOT NULL, text TEXT NOT NULL,
+  passage TEXT NOT NULL, heading TEXT NOT NULL, page INTEGER
+);
+CREATE INDEX IF NOT EXISTS chunks_note ON chunks(note_id);
+CREATE TABLE IF NOT EXISTS skipped (root TEXT NOT NULL, path TEXT NOT NULL, line INTEGER, reason TEXT NOT NULL);
+"""
+
+NOTE_FIELDS = ("id", "hash", "root", "path", "title", "summary", "tags", "source", "date", "url", "links",
+               "aliases", "extra", "n_chunks", "updated")
+_JSON_FIELDS = {"tags", "links", "aliases", "extra"}
+
+
+class Manifest:
+    def __init__(self, path: Path, create: bool = True) -> None:
+        self.path = path
+        if not create and not path.exists():
+            raise FileNotFoundError(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self.db.executescript(SCHEMA)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    # -- meta
+    def get(self, key: str, default=None):
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set(self, key: str, value, db: sqlite3.Connection | None = None) -> None:
+        (db or self.db).execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    # -- notes
+    def note_hashes(self, root: str | None = None) -> dict[str, str]:
+        if root is None:
+            rows = self.db.execute("SELECT id, hash FROM notes")
+        else:
+            rows = self.db.execute("SELECT id, hash FROM notes WHERE root=?", (root,))
+        return {r[0]: r[1] for r in rows}
+
+    def note_roots(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT id, root FROM notes")}
+
+    def put_note(self, db: sqlite3.Connection, row: dict, chunks: list[dict] | None) -> None:
+        """Write a note row; with ``chunks``, replace its chunks too (inside the caller's transaction)."""
+        vals = [json.dumps(row[f]) if f in _JSON_FIELDS else row[f] for f in NOTE_FIELDS]
+        db.execute(f"INSERT OR REPLACE INTO notes VALUES ({','.join('?' * len(NOTE_FIELDS))})", vals)
+        if chunks is not None:
+            db.execute("DELETE FROM chunks WHERE note_id=?", (row["id"],))
+            db.executemany(
+                "INSERT OR REPLACE INTO chunks VALUES (?,?,?,?,?,?,?)",
+                [(c["id"], c["note_id"], c["ord"], c["text"], c["passage"], c["heading"], c["page"]) for c in chunks],
+            )
+
+    def delete_notes(self, db: sqlite3.Connection, ids: Iterable[str]) -> None:
+        ids = list(ids)
+        db.executemany("DELETE FROM chunks WHERE note_id=?", [(i,) for i in ids])
+        db.executemany("DELETE FROM notes WHERE id=?", [(i,) for i in ids])
+
+    def _note(self, r: sqlite3.Row) -> dict:
+        d = dict(r)
+        for f in _JSON_FIELDS:
+            d[f] = json.loads(d[f])
+        return d
+
+    def notes(self, ids: Iterable[str] | None = None) -> dict[str, dict]:
+        if ids is None:
+            rows = self.db.execute("SELECT * FROM notes")
+        else:
+            ids = list(ids)
+            rows = []
+            for i in range(0, len(ids), 900):
+                part = ids[i:i + 900]
+                rows += self.db.execute(f"SELECT * FROM notes WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+        return {r["id"]: self._note(r) for r in rows}
+
+    def count_notes(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM notes").fetchone()[0])
+
+    def count_chunks(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    # -- chunks
+    def chunk_ids_by_note(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for cid, nid in self.db.execute("SELECT id, note_id FROM chunks"):
+            out.setdefault(nid, set()).add(cid)
+        return out
+
+    def all_chunks(self) -> list[tuple[str, str, str]]:
+        """(chunk id, note id, text) in a stable order: what the lexical index is built from."""
+        return [tuple(r) for r in self.db.execute("SELECT id, note_id, text FROM chunks ORDER BY note_id, ord")]
+
+    def chunks(self, ids: Iterable[str]) -> dict[str, dict]:
+        ids = list(ids)
+        out = {}
+        for i in range(0, len(ids), 900):
+            part = ids[i:i + 900]
+            for r in self.db.execute(f"SELECT * FROM chunks WHERE id IN ({','.join('?' * len(part))})", part):
+                out[r["id"]] = dict(r)
+        return out
+
+    def chunks_of(self, note_ids: Iterable[str]) -> dict[str, list[dict]]:
+        ids = list(note_ids)
+        out: dict[str, list[dict]] = {i: [] for i in ids}
+        for i in range(0, len(ids), 900):
+            part = ids[i:i + 900]
+            q = f"SELECT * FROM chunks WHERE note_id IN ({','.join('?' * len(part))}) ORDER BY note_id, ord"
+            for r in self.db.execute(q, part):
+                out[r["note_id"]].append(dict(r))
+        return out
+
+    # -- skipped inputs
+    def set_skipped(self, db: sqlite3.Connection, root: str, skips: list[tuple[str, int | None, str]]) -> None:
+        db.execute("DELETE FROM skipped WHERE root=?", (root,))
+        db.executemany("INSERT INTO skipped VALUES (?,?,?,?)", [(root, p, ln, r) for p, ln, r in skips])
+
+    def skipped(self) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM skipped ORDER BY root, path, line")]
+
+    # -- filters, applied to note ids before any retriever runs
+    def filter_note_ids(self, tags: list[str] | None = None, path_glob: str | None = None,
+                        since: str | None = None) -> list[str] | None:
+        """Note ids passing every filter given; ``None`` when no filter is set (everything passes)."""
+        if not tags and not path_glob and not since:
+            return None
+        want = {t.lower() for t in tags or []}
+        out = []
+        for r in self.db.execute("SELECT id, path, tags, date FROM notes"):
+            if want and not want & {t.lower() for t in json.loads(r["tags"])}:
+                continue
+            if path_glob and not fnmatch.fnmatch(r["path"], path_glob):
+                continue
+            if since and (not r["date"] or r["date"] < since):
+                continue
+            out.append(r["id"])
+        return out
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,347 @@
+"""The `inquire` command line: a thin front end over rag's API.
+
+Errors an operator can act on (InquireError) become one line on stderr and exit code 1; bad usage
+exits 2 (typer's own). Machine output (JSON, JSON Lines) goes to stdout; progress and summaries to stderr.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Ask research notes questions; get inquiring lines back.")
+eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval, answers and ingest speed.")
+app.add_typer(eval_app, name="eval")
+err = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+IndexOpt = Annotated[Optional[Path], typer.Option("--index", "-i", help="Index directory [env INQUIRE_INDEX; default ./.inquire]")]
+ChromaOpt = Annotated[Optional[str], typer.Option("--chroma-url", help="Chroma server URL [env INQUIRE_CHROMA_URL]")]
+TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Only notes with this tag (repeatable: any of them)")]
+PathOpt = Annotated[Optional[str], typer.Option("--path", help="Only notes whose path matches this glob, e.g. 'papers/*'")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only notes dated on or after YYYY-MM-DD")]
+
+
+def _fail(msg: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {msg}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _settings(index: Path | None, chroma_url: str | None = None, **kw):
+    from pydantic import ValidationError
+
+    from rag import Settings
+
+    try:
+        s = Settings()
+        upd = {}
+        if index is not None:
+            upd["index"] = index
+        if chroma_url:
+            upd["chroma_url"] = chroma_url
+        s = Settings(**{**s.model_dump(), **upd, **kw}) if upd or kw else s
+        return s
+    except ValidationError as e:
+        _fail(f"invalid settings: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}")
+
+
+def _engine(index: Path | None, chroma_url: str | None = None, create: bool = False, **kw):
+    from rag import Engine, InquireError
+
+    s = _settings(index, chroma_url, **kw)
+    try:
+        return Engine.open(settings=s, create=create)
+    except InquireError as e:
+        _fail(str(e))
+
+
+def _filters(tag, path, since):
+    from rag import Filters
+
+    if since:
+        import datetime as dt
+        try:
+            dt.date.fromisoformat(since)
+        except ValueError:
+            _fail(f"--since {since!r} is not a date; use YYYY-MM-DD", 2)
+    return Filters(tags=list(tag or []), path=path, since=since)
+
+
+class _Bar:
+    """A rich progress bar fed by the engine's (phase, done, total) callback."""
+
+    labels = {"read": "reading notes", "embed": "embedding chunks", "lexical": "building BM25 index"}
+
+    def __init__(self, progress: Progress) -> None:
+        self.p = progress
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        if phase not in self.tasks:
+            self.tasks[phase] = self.p.add_task(self.labels.get(phase, phase), total=total or None)
+        self.p.update(self.tasks[phase], completed=done, total=total or None)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=err, transient=False, disable=not err.is_terminal and
+                    os.environ.get("INQUIRE_PROGRESS", "") != "1")
+
+
+# ---------------------------------------------------------------------------------------------- ingest
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Notes folders or files (.md, .txt, .pdf, .jsonl)")],
+    index: IndexOpt = None,
+    chroma_url: ChromaOpt = None,
+    rebuild: Annotated[bool, typer.Option(help="Drop what the index holds and build it anew")] = False,
+    wait: Annotated[bool, typer.Option(help="If another ingest is running, wait for it instead of stopping")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout")] = False,
+):
+    """Add notes to the index (incremental: only what changed is embedded)."""
+    from rag import InquireError
+
+    eng = _engine(index, chroma_url, create=True)
+    try:
+        with _progress() as p:
+            rep = eng.ingest(paths, progress=_Bar(p), rebuild=rebuild, wait=wait,
+                             on_wait=lambda m: err.print(f"[yellow]{m}[/]"))
+    except InquireError as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        _fail("interrupted: notes embedded so far are saved; run the same command again to finish", 130)
+    summary = rep.summary()
+    if json_out:
+        out.print_json(data={**summary, "skipped_inputs": [{"path": s.path, "line": s.line, "reason": s.reason}
+                                                           for s in rep.skipped]})
+    else:
+        err.print(f"[bold]{eng.settings.index}[/]: {summary['added']} added, {summary['updated']} updated, "
+                  f"{summary['unchanged']} unchanged, {summary['removed']} removed, {summary['skipped']} skipped "
+                  f"({summary['chunks_embedded']} chunks embedded in {summary['seconds']:.1f} s)", highlight=False)
+        if rep.recovered:
+            err.print("[yellow]the previous ingest had been interrupted; the index was reconciled[/]")
+        for s in rep.skipped:
+            err.print(f"  [yellow]skipped[/] {s.where()}: {s.reason}", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------- ask
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question; - reads it from stdin")],
+    index: IndexOpt = None,
+    chroma_url: ChromaOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text | markdown | json")] = "text",
+    k: Annotated[Optional[int], typer.Option("--k", help="Notes to draw on (default from settings)")] = None,
+    tag: TagOpt = None, path: PathOpt = None, since: SinceOpt = None,
+):
+    """Answer one question as an inquiring line."""
+    from rag import InquireError, render
+
+    if fmt not in ("text", "markdown", "json"):
+        _fail(f"--format {fmt!r}: use text, markdown or json", 2)
+    if question == "-":
+        question = sys.stdin.read()
+    eng = _engine(index, chroma_url)
+    try:
+        line = eng.ask(question, filters=_filters(tag, path, since), k=k)
+    except InquireError as e:
+        _fail(str(e))
+    sys.stdout.write(render(line, fmt))
+    if fmt == "json":
+        sys.stdout.write("\n")
+
+
+# ---------------------------------------------------------------------------------------------- batch
+def read_questions(file: str) -> Iterator[tuple[str, str | None, str | None]]:
+    """(id, question or None, error or None) for each question in a .txt, .jsonl or .csv file, or - (stdin, text)."""
+    if file == "-":
+        data, suffix = sys.stdin.read(), ".txt"
+    else:
+        p = Path(file)
+        if not p.is_file():
+            _fail(f"{file}: no such question file; give a .txt (one question a line), .jsonl or .csv")
+        suffix = p.suffix.lower()
+        try:
+            data = p.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as e:
+            _fail(f"{file}: cannot read ({e}); save it as UTF-8 text")
+    if suffix in (".jsonl", ".ndjson"):
+        for n, raw in enumerate(data.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+                if not isinstance(obj, dict):
+                    raise ValueError("not an object")
+            except ValueError as e:
+                yield f"line-{n}", None, f"line {n}: not a JSON object ({e}); expected {{\"id\": ..., \"question\": ...}}"
+                continue
+            qid = str(obj.get("id", obj.get("_id", f"line-{n}")))
+            q = obj.get("question", obj.get("text"))
+            if not isinstance(q, str) or not q.strip():
+                yield qid, None, f"line {n}: no \"question\" string"
+            else:
+                yield qid, q, None
+    elif suffix == ".csv":
+        rows = csv.DictReader(io.StringIO(data))
+        if not rows.fieldnames or "question" not in rows.fieldnames:
+            _fail(f"{file}: a CSV needs a header with 'id,question' columns")
+        for n, row in enumerate(rows, start=2):
+            qid = (row.get("id") or f"line-{n}").strip()
+            q = (row.get("question") or "").strip()
+            yield (qid, q, None) if q else (qid, None, f"line {n}: empty question")
+    else:
+        for n, raw in enumerate(data.splitlines(), start=1):
+            if raw.strip() and not raw.lstrip().startswith("#"):
+                yield str(n), raw.strip(), None
+
+
+@app.command()
+def batch(
+    file: Annotated[str, typer.Argument(help="Questions: .txt (one a line), .jsonl ({id, question}), .csv (id,question), or -")],
+    index: IndexOpt = None,
+    chroma_url: ChromaOpt = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write JSON Lines here (default stdout)")] = None,
+    tag: TagOpt = None, path: PathOpt = None, since: SinceOpt = None,
+):
+    """Answer every question in a file; one JSON line per question (an error stays in its own line)."""
+    from rag import InquireError
+
+    questions = list(read_questions(file))
+    eng = _engine(index, chroma_url)
+    filters = _filters(tag, path, since)
+    sink = output.open("w", encoding="utf-8") if output else sys.stdout
+    ok = bad = 0
+    try:
+        with _progress() as p:
+            task = p.add_task("answering", total=len(questions))
+            for qid, q, error in questions:
+                rec: dict = {"id": qid, "question": q}
+                if error is None:
+                    try:
+                        rec["answer"] = json.loads(eng.ask(q, filters=filters).to_json())
+                    except InquireError as e:
+                        error = str(e)
+                if error is not None:
+                    rec["error"] = error
+                    bad += 1
+                else:
+                    ok += 1
+                sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                sink.flush()
+                p.advance(task)
+    finally:
+        if output:
+            sink.close()
+    err.print(f"{ok} answered, {bad} failed" + (f" → {output}" if output else ""))
+
+
+# ---------------------------------------------------------------------------------------------- status
+@app.command()
+def status(index: IndexOpt = None, chroma_url: ChromaOpt = None,
+           json_out: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False):
+    """What the index holds: notes, chunks, embedder, settings, last ingest, skipped files."""
+    eng = _engine(index, chroma_url)
+    st = eng.status()
+    if json_out:
+        out.print_json(data=st)
+        return
+    t = Table(show_header=False, box=None)
+    for k in ("index", "store", "notes", "chunks", "vectors", "embedder", "chunking", "vector_hash"):
+        t.add_row(k, str(st[k]))
+    li = st["last_ingest"] or {}
+    if li:
+        import datetime as dt
+        when = dt.datetime.fromtimestamp(li["at"]).isoformat(timespec="seconds")
+        t.add_row("last ingest", f"{when}: {li['added']} added, {li['updated']} updated, {li['unchanged']} unchanged, "
+                                 f"{li['removed']} removed, {li['skipped']} skipped ({li['seconds']} s)")
+    if st["interrupted"]:
+        t.add_row("warning", "the last ingest was interrupted; the next ingest reconciles the index")
+    out.print(t)
+    if st["skipped"]:
+        out.print(f"\n[bold]skipped inputs ({len(st['skipped'])})[/]")
+        for s in st["skipped"]:
+            where = f"{s['path']}:{s['line']}" if s["line"] else s["path"]
+            out.print(f"  {where}: {s['reason']}", highlight=False)
+
+
+@app.command("settings")
+def show_settings(index: IndexOpt = None):
+    """Print the resolved settings (defaults, INQUIRE_* env vars, options) as JSON."""
+    out.print_json(data=_settings(index).public_dump())
+
+
+# ---------------------------------------------------------------------------------------------- ui
+@app.command()
+def ui(index: IndexOpt = None,
+       port: Annotated[int, typer.Option(help="Port to listen on")] = 8501,
+       host: Annotated[str, typer.Option(help="Address to listen on (loopback unless told otherwise)")] = "127.0.0.1"):
+    """Start the chat page (needs the [ui] extra)."""
+    try:
+        import streamlit  # noqa: F401
+    except ImportError:
+        _fail("the chat page needs Streamlit: pip install 'inquire[ui]'")
+    s = _settings(index)
+    page = Path(__file__).with_name("page.py")
+    env = {**os.environ, "INQUIRE_INDEX": str(s.index)}
+    cmd = [sys.executable, "-m", "streamlit", "run", str(page), "--server.address", host, "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", "--index", str(s.index)]
+    err.print(f"inquire page on http://{host}:{port}  (index {s.index})")
+    raise typer.Exit(subprocess.call(cmd, env=env))
+
+
+# ---------------------------------------------------------------------------------------------- eval
+@eval_app.command("retrieval")
+def eval_retrieval(
+    corpus: Annotated[Path, typer.Option(help="BEIR corpus.jsonl")],
+    queries: Annotated[Path, typer.Option(help="BEIR queries.jsonl")],
+    qrels: Annotated[Path, typer.Option(help="qrels TSV (header line; score > 0 is relevant)")],
+    index: IndexOpt = None,
+    mode: Annotated[list[str], typer.Option(help="hybrid | dense | lexical (repeatable)")] = ["hybrid"],  # noqa: B006
+    limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N queries")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per mode on stdout")] = False,
+):
+    """nDCG@10, Recall@10/100, MRR@10 and latency of the retrieval `ask` uses, on a BEIR set."""
+    from eval.retrieval import format_table, run_retrieval_eval
+
+    s = _settings(index)
+    rows = []
+    for m in mode:
+        if m not in ("hybrid", "dense", "lexical"):
+            _fail(f"--mode {m!r}: use hybrid, dense or lexical", 2)
+        with _progress() as p:
+            task = p.add_task(f"queries ({m})", total=None)
+            res = run_retrieval_eval(corpus, queries, qrels, s.index, mode=m, settings=s,
+                                     progress=lambda d, t: p.update(task, completed=d, total=t), limit=limit)
+        rows.append(res)
+        if json_out:
+            sys.stdout.write(json.dumps(res) + "\n")
+    if not json_out:
+        out.print(format_table(rows))
+
+
+def main() -> None:
+    from rag import InquireError
+
+    try:
+        app()
+    except InquireError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
