@@ -70,7 +70,10 @@ class Engine:
                 f"`inquire ingest PATH --rebuild --index {s.index}`."
             )
         emb = get_embedder(s.embedder, s.embed_batch_size)
-        return cls(s, idx, emb)
+        eng = cls(s, idx, emb)
+        if s.synthesis.synthesizer == "llm":
+            eng.synthesizer  # noqa: B018 - a configured LLM that cannot be reached fails here, at start
+        return eng
 
     @property
     def synthesizer(self) -> Synthesizer:
