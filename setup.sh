@@ -8,7 +8,7 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-extras="ui,llm,dev${1:+,$1}"
+extras="ui,llm,bench,dev${1:+,$1}"
 .venv/bin/python -m pip install --quiet -e ".[${extras}]"
 .venv/bin/inquire --help >/dev/null
 echo "inquire is set up in .venv. Next: .venv/bin/inquire ingest examples/notes && .venv/bin/inquire ask \"Why do models resist having their goals changed?\""

@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from llama_index.core import Document
-from llama_index.core.node_parser import MarkdownNodeParser, SentenceSplitter
-
 from ingest.readers import Note, strip_wikilinks
+
+# Bump when the way notes become chunks changes: indexes built by another version are refused (rebuild).
+CHUNKER_VERSION = 2
 
 _HEADER_LINE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
@@ -41,7 +41,7 @@ class Section:
 def sections(note: Note) -> list[Section]:
     """The note's summary, then its body split at Markdown headings (or its PDF pages)."""
     out: list[Section] = []
-    if note.summary:
+    if note.summary and not note.summary_from_body:
         out.append(Section("Summary", note.summary))
     if note.pages is not None:
         out.extend(Section(f"Page {i}", t, i) for i, t in enumerate(note.pages, start=1) if t.strip())
@@ -52,6 +52,9 @@ def sections(note: Note) -> list[Section]:
     if not re.search(r"^#{1,6}\s", body, re.M):
         out.append(Section("", body))
         return out
+    from llama_index.core import Document
+    from llama_index.core.node_parser import MarkdownNodeParser
+
     nodes = MarkdownNodeParser().get_nodes_from_documents([Document(text=body)])
     for node in nodes:
         text = node.get_content().strip()
@@ -78,10 +81,12 @@ class Chunker:
         self.max_tokens = max_tokens
         self.overlap = overlap
         self.room = max_tokens - 2  # [CLS] and [SEP]
-        self._splitters: dict[int, SentenceSplitter] = {}
+        self._splitters: dict = {}
         self._tokenize = tokenize
 
-    def _splitter(self, size: int) -> SentenceSplitter:
+    def _splitter(self, size: int):
+        from llama_index.core.node_parser import SentenceSplitter
+
         if size not in self._splitters:
             self._splitters[size] = SentenceSplitter(
                 chunk_size=size, chunk_overlap=min(self.overlap, size // 4), tokenizer=self._tokenize,

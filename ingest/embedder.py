@@ -50,6 +50,7 @@ class Embedder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()  # chunking counts tokens of long sections on purpose; no length warnings
 
         self.name = name
         self.batch_size = batch_size

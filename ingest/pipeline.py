@@ -96,11 +96,12 @@ def read_root(path: Path, max_bytes: int) -> tuple[str, list[Note], list[Skip]]:
 
 
 class Ingestor:
-    def __init__(self, index: Index, embedder: Embedder, chunker: Chunker, vector_hash: str, settings_dump: dict,
-                 max_bytes: int, batch_chunks: int = 256) -> None:
+    def __init__(self, index: Index, tools: Callable[[], tuple[Embedder, Chunker]], vector_hash: str,
+                 embedder_name: str, settings_dump: dict, max_bytes: int, batch_chunks: int = 256) -> None:
+        """``tools()`` gives the embedder and chunker; it is called only when a note must be embedded."""
         self.index = index
-        self.embedder = embedder
-        self.chunker = chunker
+        self._tools = tools
+        self.embedder_name = embedder_name
         self.vector_hash = vector_hash
         self.settings_dump = settings_dump
         self.max_bytes = max_bytes
@@ -203,7 +204,7 @@ class Ingestor:
         rep.seconds = time.perf_counter() - t0
         with m.tx() as db:
             m.set("vector_hash", self.vector_hash, db)
-            m.set("embedder", self.embedder.name, db)
+            m.set("embedder", self.embedder_name, db)
             m.set("chunking", self.settings_dump.get("chunking"), db)
             m.set("store", self.index.vectors.describe(), db)
             m.set("last_ingest", {"at": now(), "paths": [r[0] for r in roots], **rep.summary()}, db)
@@ -215,8 +216,11 @@ class Ingestor:
         if not todo:
             return
         m = self.index.manifest
+        self.embedder, chunker = self._tools()
         old_chunks = m.chunk_ids_by_note()
-        planned = [(note, h, self.chunker.chunk(note)) for note, h in todo]
+        planned = [(note, h, chunker.chunk(note)) for note, h in todo]
+        # notes of similar chunk length embed together: less padding per encode batch
+        planned.sort(key=lambda p: sum(len(c.text) for c in p[2]) / max(1, len(p[2])))
         total = sum(len(c) for _, _, c in planned)
         done = 0
         progress("embed", 0, total)

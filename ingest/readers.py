@@ -41,6 +41,7 @@ class Note:
     url: str = ""
     pages: list[str] | None = None
     extra: dict = field(default_factory=dict)
+    summary_from_body: bool = False  # the summary was taken from the body: embedding it again adds nothing
 
     def content_hash(self) -> str:
         payload = json.dumps(
@@ -124,14 +125,15 @@ def _meta_note(note_id: str, meta: dict, body: str, default_title: str, rel: str
     if not title:
         m = _HEADING.search(body)
         title = m.group(1).strip() if m else default_title
-    summary = " ".join(str(meta.get("summary") or "").split()) or _summary_from_body(body)
+    given = " ".join(str(meta.get("summary") or "").split())
+    summary = given or _summary_from_body(body)
     extra = {k: v for k, v in meta.items() if k not in known and isinstance(v, (str, int, float, bool, list))}
     return Note(
         id=note_id, title=title, summary=summary, body=body,
         tags=[t.lower() for t in _as_list(meta.get("tags"))], source=str(meta.get("source") or ""),
         date=_as_date(meta.get("date")), aliases=_as_list(meta.get("aliases")),
         links=wikilinks(body + "\n" + summary), path=rel, url=str(meta.get("url") or ""),
-        extra=json.loads(json.dumps(extra, default=str)),
+        extra=json.loads(json.dumps(extra, default=str)), summary_from_body=not given and bool(summary),
     )
 
 
@@ -198,7 +200,7 @@ def read_pdf(path: Path, rel: str) -> Note | Skip:
         m = next((p for p in pages if p), "")
         title = humanize(path.stem) if not m else humanize(path.stem)
     note = Note(id=rel, title=title, summary=first_sentence_title(next(p for p in pages if p), 60),
-                body="\n\n".join(pages), path=rel, pages=pages)
+                body="\n\n".join(pages), path=rel, pages=pages, summary_from_body=True)
     return note
 
 
@@ -241,6 +243,7 @@ def read_jsonl(path: Path, rel: str | None = None) -> Iterator[Note | Skip]:
             note = _meta_note(note_id, meta, text.strip(), meta["title"], f"{rel}:{lineno}")
             if not obj.get("summary"):
                 note.summary = " ".join(text.split())[:600] if len(text) <= 600 else _first_sentences(text, 2)
+                note.summary_from_body = bool(text.strip())
             yield note
 
 

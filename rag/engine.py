@@ -46,12 +46,20 @@ def build_synthesizer(settings: Settings, embedder: Embedder) -> Synthesizer:
 
 
 class Engine:
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.index = index
-        self.embedder = embedder
-        self.retriever = Retriever(index, embedder, settings.retrieval)
+        self._embedder = embedder
+        self.retriever = Retriever(index, lambda: self.embedder, settings.retrieval)
         self._synth: Synthesizer | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        """Loaded on first use (~0.5 s warm, several seconds cold): status and unchanged re-ingests never pay."""
+        if self._embedder is None:
+            s = self.settings
+            self._embedder = get_embedder(s.embedder, s.embed_batch_size)
+        return self._embedder
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -69,8 +77,7 @@ class Engine:
                 f"{idx.manifest.get('chunking')}; the current settings differ. Use the same settings, or rebuild: "
                 f"`inquire ingest PATH --rebuild --index {s.index}`."
             )
-        emb = get_embedder(s.embedder, s.embed_batch_size)
-        eng = cls(s, idx, emb)
+        eng = cls(s, idx)
         if s.synthesis.synthesizer == "llm":
             eng.synthesizer  # noqa: B018 - a configured LLM that cannot be reached fails here, at start
         return eng
@@ -85,9 +92,13 @@ class Engine:
     def ingest(self, paths: Iterable[str | Path], progress: Progress | None = None, rebuild: bool = False,
                wait: bool = False, on_wait: Callable[[str], None] | None = None, prune: bool = True) -> IngestReport:
         s = self.settings
-        chunker = Chunker(self.embedder.count_tokens, self.embedder.tokenizer.tokenize,
-                          min(s.chunking.max_tokens, self.embedder.max_tokens), s.chunking.overlap_tokens)
-        ing = Ingestor(self.index, self.embedder, chunker, s.vector_hash(), s.public_dump(),
+
+        def tools() -> tuple[Embedder, Chunker]:  # only when something must be embedded
+            emb = self.embedder
+            return emb, Chunker(emb.count_tokens, emb.tokenizer.tokenize, min(s.chunking.max_tokens, emb.max_tokens),
+                                s.chunking.overlap_tokens)
+
+        ing = Ingestor(self.index, tools, s.vector_hash(), s.embedder, s.public_dump(),
                        int(s.max_file_mb * 1e6), batch_chunks=max(64, s.embed_batch_size * 8))
         with self.index.write_lock(wait=wait, on_wait=on_wait):
             return ing.run([Path(p) for p in paths], progress, rebuild=rebuild, prune=prune)

@@ -8,6 +8,7 @@ their own query (Chroma ``where``, a BM25 weight mask).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,10 +62,14 @@ def _gather(chunk_hits: list[tuple[str, str, float]]) -> tuple[list[str], dict[s
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, settings: RetrievalSettings) -> None:
+    def __init__(self, index: Index, embedder: Callable[[], Embedder], settings: RetrievalSettings) -> None:
         self.index = index
-        self.embedder = embedder
+        self._embedder = embedder
         self.s = settings
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder()
 
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None,
                  mode: str | None = None) -> Retrieval:

@@ -103,7 +103,9 @@ class Settings(BaseSettings):
 
     def vector_hash(self) -> str:
         """Fingerprint of every setting that changes what vectors or chunks an index holds."""
-        payload = {"embedder": self.embedder, "chunking": self.chunking.model_dump()}
+        from ingest.chunking import CHUNKER_VERSION
+
+        payload = {"embedder": self.embedder, "chunking": self.chunking.model_dump(), "chunker": CHUNKER_VERSION}
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def public_dump(self) -> dict:

@@ -333,6 +333,67 @@ def eval_retrieval(
         out.print(format_table(rows))
 
 
+@eval_app.command("answers")
+def eval_answers(
+    dataset: Annotated[list[Path], typer.Option(help="A COVID-QA or PubMedQA folder (repeatable)")],
+    index_root: Annotated[Optional[Path], typer.Option("--index-root", help="Where the per-dataset indexes live")] = None,
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N questions of each set")] = None,
+    unanswerable: Annotated[int, typer.Option(help="How many of the other set's questions to ask as unanswerable")] = 100,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per dataset on stdout")] = False,
+):
+    """Gold document cited, answer span in cited evidence, format/citation checks, abstention, latency."""
+    from eval.answers import ensure_index, format_table, load_dataset, run_answer_eval, suggest_threshold
+
+    sets = [load_dataset(d) for d in dataset]
+    root = index_root or Path(".inquire-eval")
+    rows = []
+    for i, qa in enumerate(sets):
+        others = [q.question for o in sets if o is not qa for q in o.questions]
+        if not others:  # one set given: take the other shared set's questions if it is beside it
+            sib = {"covidqa": "pubmedqa", "pubmedqa": "covidqa"}[qa.name]
+            sib_dir = dataset[i].parent / sib
+            if sib_dir.exists():
+                others = [q.question for q in load_dataset(sib_dir).questions]
+        with _progress() as p:
+            eng = ensure_index(qa, root / qa.index_name, settings=_settings(None), progress=_Bar(p))
+            task = p.add_task(f"answering {qa.name}", total=None)
+            rep = run_answer_eval(qa, eng, others[:unanswerable], limit=limit,
+                                  progress=lambda d, t: p.update(task, completed=d, total=t))
+        row = rep.summary()
+        row["abstain_below"] = eng.settings.synthesis.abstain_below
+        row["suggested_threshold"] = suggest_threshold(rep.best_sim_answerable, rep.best_sim_unanswerable)
+        rows.append(row)
+        if json_out:
+            sys.stdout.write(json.dumps(row) + "\n")
+    if not json_out:
+        out.print(format_table(rows))
+        for r in rows:
+            if r["suggested_threshold"]:
+                out.print(f"{r['dataset']}: abstain_below={r['abstain_below']}; calibrated here: {r['suggested_threshold']}")
+            for pr in r["problems"][:5]:
+                out.print(f"  problem: {pr}", highlight=False)
+
+
+@eval_app.command("ingest")
+def eval_ingest(
+    corpus: Annotated[Path, typer.Option(help="A .jsonl corpus or a notes folder")],
+    limit: Annotated[Optional[int], typer.Option(help="Only the first N lines of a JSONL corpus")] = None,
+    peer: Annotated[bool, typer.Option(help="Also run llama-index's default pipeline (needs the [bench] extra)")] = True,
+    json_out: Annotated[bool, typer.Option("--json", help="Rows as JSON on stdout")] = False,
+):
+    """Ingest speed: the raw embedder (floor), inquire, a re-ingest of the unchanged corpus, and the peer."""
+    from eval.bench import format_table, run_bench
+
+    with _progress() as p:
+        task = p.add_task("stages", total=None)
+        rows = run_bench(corpus, limit=limit, peer=peer,
+                         progress=lambda st, d, t: p.update(task, completed=d, total=t, description=f"stage: {st}"))
+    if json_out:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    else:
+        out.print(format_table(rows))
+
+
 def main() -> None:
     from rag import InquireError
 
