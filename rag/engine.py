@@ -30,6 +30,19 @@ from store.index import Index
 
 
 @dataclass
+class Prepared:
+    """A question after retrieval and evidence selection, before synthesis."""
+
+    question: str
+    retrieval: Retrieval
+    notes: dict[str, dict]
+    hits: list
+    ctx: Context | None
+    timings: dict[str, float]
+    t0: float
+
+
+@dataclass
 class BatchItem:
     id: str
     question: str
@@ -79,7 +92,11 @@ class Engine:
             )
         eng = cls(s, idx)
         if s.synthesis.synthesizer == "llm":
-            eng.synthesizer  # noqa: B018 - a configured LLM that cannot be reached fails here, at start
+            try:
+                eng.synthesizer  # noqa: B018 - a configured LLM that cannot be reached fails here, at start
+            except BaseException:
+                eng.close()
+                raise
         return eng
 
     @property
@@ -112,12 +129,18 @@ class Engine:
             "interrupted": bool(m.get("dirty", False)), "skipped": m.skipped(),
         }
 
+    def tags(self) -> dict[str, int]:
+        """Every tag in the index with its number of notes, most used first (for filters)."""
+        return self.index.manifest.tag_counts()
+
     # ------------------------------------------------------------------ ask
     def retrieve(self, question: str, k: int | None = None, filters: Filters | None = None,
                  mode: str | None = None) -> Retrieval:
         return self.retriever.retrieve(question, k=k, filters=filters, mode=mode)
 
-    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> InquiringLine:
+    def prepare(self, question: str, filters: Filters | None = None, k: int | None = None) -> Prepared:
+        """Retrieval and evidence selection: everything before a synthesizer writes. ``ctx`` is None when
+        the notes cannot answer (the engine abstains)."""
         question = " ".join(str(question or "").split())
         if not question:
             raise InputError("The question is empty; ask something, e.g. `inquire ask \"Why do models flatter users?\"`")
@@ -131,34 +154,52 @@ class Engine:
         timings["retrieve"] = r.timings_ms["total"]
         notes = self.index.manifest.notes([h.note_id for h in r.hits])
         hits = [h for h in r.hits if h.note_id in notes]
+        prep = Prepared(question, r, notes, hits, None, timings, t0)
         floor = s.synthesis.abstain_below
         best = r.best_dense if r.best_dense is not None else -1.0
         if not hits or best < floor:
-            line = self._abstain(question, r, timings, t0)
-            return line
+            return prep
         # usable notes: relevant in their own right (dense similarity near the best one)
         usable = [h for h in hits if (h.dense or -1) >= max(floor, best - 0.15)] or hits[:1]
         t1 = time.perf_counter()
         rows = [notes[h.note_id] for h in usable]
         chunk_rows = self.index.manifest.chunks_of([h.note_id for h in usable])
         cands = ev.candidates(rows, chunk_rows, {h.note_id: h.chunk_ids for h in usable}, per_note=8)
-        themes = self._themes(rows)
         # one encode call for the evidence sentences
         vecs = self.embedder.encode([c.text for c in cands]) if cands else np.zeros((0, self.embedder.dim))
         ev.score(cands, vecs, r.qvec, {h.note_id: h.dense or 0.0 for h in usable})
         chosen = ev.select(cands, s.synthesis.max_sentences)
         timings["evidence"] = (time.perf_counter() - t1) * 1000
-        if not chosen:
-            return self._abstain(question, r, timings, t0)
+        if chosen:
+            prep.ctx = Context(question, rows, chosen, cands, self._themes(rows))
+        return prep
+
+    def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> InquiringLine:
+        """One question → one inquiring line (abstained when the notes cannot answer)."""
+        return self.finish(self.prepare(question, filters, k))
+
+    def stream(self, question: str, filters: Filters | None = None, k: int | None = None
+               ) -> Iterator[str | InquiringLine]:
+        """Text as the synthesizer writes it (LLM synthesizers), then the finished, verified InquiringLine."""
+        prep = self.prepare(question, filters, k)
+        if prep.ctx is not None and self.synthesizer.name != "extractive":
+            for piece in self.synthesizer.stream(prep.ctx):
+                if piece:
+                    yield piece
+        yield self.finish(prep)
+
+    def finish(self, prep: Prepared) -> InquiringLine:
+        """Synthesis, next lines and assembly for a prepared question."""
+        if prep.ctx is None:
+            return self._abstain(prep.question, prep.retrieval, prep.timings, prep.t0)
         t1 = time.perf_counter()
-        ctx = Context(question, rows, chosen, cands, themes)
-        draft = self.synthesizer.synthesize(ctx)
-        timings["synthesize"] = (time.perf_counter() - t1) * 1000
+        draft = self.synthesizer.synthesize(prep.ctx)
+        prep.timings["synthesize"] = (time.perf_counter() - t1) * 1000
         t1 = time.perf_counter()
         cited_ids = list(dict.fromkeys(c for p in draft.paragraphs for s_ in p.sentences for c in s_.cites))
-        next_lines = self._next_lines(question, r, themes, cited_ids, notes, hits)
-        timings["next_lines"] = (time.perf_counter() - t1) * 1000
-        return self._assemble(question, draft, next_lines, timings, t0, r)
+        next_lines = self._next_lines(prep.question, prep.retrieval, prep.ctx.themes, cited_ids, prep.notes, prep.hits)
+        prep.timings["next_lines"] = (time.perf_counter() - t1) * 1000
+        return self._assemble(prep.question, draft, next_lines, prep.timings, prep.t0, prep.retrieval)
 
     def _themes(self, rows: list[dict]) -> list[str]:
         counts: Counter[str] = Counter()

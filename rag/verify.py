@@ -209,7 +209,8 @@ def verify(draft, evidence_by_note: dict[str, list[str]], embedder, threshold: f
             missing = sc.missing_numbers(s.text, s.cites)
             if missing:  # a count or figure the cited evidence does not have is an invented fact
                 draft.dropped.append({"text": s.text, "cites": list(s.cites), "score": round(score, 4),
-                                      "reason": f"unsupported: number(s) {', '.join(missing)} not in the cited evidence"})
+                                      "reason": f"unsupported: number(s) {', '.join(missing)} not in the cited "
+                                                "evidence"})
             elif score >= threshold:
                 if len(s.cites) > 1:
                     s.cites = _prune_cites(sc, s, threshold, half, draft.dropped)
@@ -268,7 +269,7 @@ def calibrate_threshold(pos_scores: Sequence[float], neg_scores: Sequence[float]
     if not len(pos_scores) or not len(neg_scores):
         raise ValueError("calibrate_threshold needs both supported and unsupported scores")
     vals = sorted(set(float(v) for v in [*pos_scores, *neg_scores]))
-    cands = [vals[0] - 1e-6] + [(a + b) / 2 for a, b in zip(vals, vals[1:])] + [vals[-1] + 1e-6]
+    cands = [vals[0] - 1e-6] + [(a + b) / 2 for a, b in zip(vals, vals[1:], strict=False)] + [vals[-1] + 1e-6]
     accs = [balanced_accuracy(pos_scores, neg_scores, t) for t in cands]
     best = max(accs)
     i = accs.index(best)

@@ -169,6 +169,13 @@ class Manifest:
     def skipped(self) -> list[dict]:
         return [dict(r) for r in self.db.execute("SELECT * FROM skipped ORDER BY root, path, line")]
 
+    def tag_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for (tags,) in self.db.execute("SELECT tags FROM notes"):
+            for t in json.loads(tags):
+                counts[t] = counts.get(t, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
     # -- filters, applied to note ids before any retriever runs
     def filter_note_ids(self, tags: list[str] | None = None, path_glob: str | None = None,
                         since: str | None = None) -> list[str] | None:

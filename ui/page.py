@@ -119,10 +119,7 @@ def get_engine(index_dir: str) -> Engine:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _all_tags(index_dir: str, stamp: str, _eng: Engine) -> list[str]:
-    tags: set[str] = set()
-    for row in _eng.index.manifest.notes().values():
-        tags.update(t for t in row.get("tags") or [] if t)
-    return sorted(tags, key=str.lower)
+    return sorted((t for t in _eng.tags() if t), key=str.lower)
 
 
 # --------------------------------------------------------------------------- one answer
@@ -320,8 +317,21 @@ def _ask(eng: Engine, question: str, filters: Filters, k: int | None) -> None:
     with st.chat_message("assistant"):
         entry: dict[str, Any] = {"question": question}
         try:
-            with st.spinner("Reading the notes…"):
-                entry["line"] = eng.ask(question, filters=filters if filters.any() else None, k=k)
+            f = filters if filters.any() else None
+            if eng.settings.synthesis.synthesizer == "extractive":
+                with st.spinner("Reading the notes…"):
+                    entry["line"] = eng.ask(question, filters=f, k=k)
+            else:  # an LLM writes: show its text as it arrives, then the verified line replaces it
+                live = st.empty()
+                shown = ""
+                with st.spinner("Reading the notes…"):
+                    for piece in eng.stream(question, filters=f, k=k):
+                        if isinstance(piece, str):
+                            shown += piece
+                            live.markdown(escape_md(shown) + " ▌")
+                        else:
+                            entry["line"] = piece
+                live.empty()
         except InquireError as e:
             entry["error"] = str(e)
         except Exception as e:  # noqa: BLE001 - a page shows a message, never a traceback

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from rag import prompts
 from rag.answer import Paragraph, Sentence
-from rag.evidence import Candidate, split_sentences
+from rag.evidence import split_sentences
 from rag.synthesize import Context, Draft
 from rag.verify import verify
 from store.errors import ConfigError, LLMUnavailableError
@@ -295,6 +295,91 @@ def _is_timeout(e: BaseException) -> bool:
                          "Timeout"}) or "timed out" in str(e).lower()
 
 
+# --------------------------------------------------------------------------- streaming prose
+class ProseStream:
+    """Turns the JSON reply, as it streams in, into readable text: the framing, each sentence and the
+    takeaway as they are written (paragraphs separated by blank lines), without keys, brackets or
+    citation numbers. A reply that does not start as JSON passes through as it is."""
+
+    _EMIT = {"framing", "text", "takeaway"}
+    _ESC = {"n": "\n", "t": " ", "r": "", "b": "", "f": "", '"': '"', "\\": "\\", "/": "/"}
+
+    def __init__(self) -> None:
+        self.mode = ""  # "" undecided, "json", "raw", "fence" (skipping a ``` line)
+        self.in_str = self.esc = self.emitting = self.value = False
+        self.uni: str | None = None
+        self.key = self.buf = ""
+        self.sep = ""
+        self.started = False
+
+    def feed(self, chunk: str) -> str:
+        out: list[str] = []
+        for ch in chunk:
+            if self.mode == "raw":
+                out.append(ch)
+            elif self.mode == "fence":
+                if ch == "\n":
+                    self.mode = ""
+            elif self.mode == "":
+                if ch.isspace():
+                    continue
+                self.mode = "json" if ch == "{" else "fence" if ch == "`" else "raw"
+                if self.mode == "raw":
+                    out.append(ch)
+            else:
+                self._json(ch, out)
+        return "".join(out)
+
+    def _json(self, ch: str, out: list[str]) -> None:
+        if self.in_str:
+            if self.uni is not None:
+                self.uni += ch
+                if len(self.uni) == 4:
+                    try:
+                        self._char(chr(int(self.uni, 16)), out)
+                    except ValueError:
+                        pass
+                    self.uni = None
+            elif self.esc:
+                self.esc = False
+                if ch == "u":
+                    self.uni = ""
+                else:
+                    self._char(self._ESC.get(ch, ch), out)
+            elif ch == "\\":
+                self.esc = True
+            elif ch == '"':
+                self.in_str = False
+                if not self.value:
+                    self.key = self.buf
+                    if self.key in ("sentences", "takeaway") and self.started:
+                        self.sep = "\n\n"
+                elif self.emitting:
+                    self.sep = self.sep or " "
+                self.emitting = False
+            else:
+                self._char(ch, out)
+        elif ch == '"':
+            self.in_str, self.buf = True, ""
+            self.emitting = self.value and self.key in self._EMIT
+        elif ch == ":":
+            self.value = True
+        elif ch in ",{}[]":
+            self.value = ch == "[" and self.key == "sentences"  # sentences given as plain strings
+            if ch == "[" and self.key == "sentences":
+                self.key = "text"
+
+    def _char(self, c: str, out: list[str]) -> None:
+        if self.emitting:
+            if self.sep:
+                out.append(self.sep)
+                self.sep = ""
+            out.append(c)
+            self.started = True
+        else:
+            self.buf += c
+
+
 # --------------------------------------------------------------------------- the synthesizer
 class LLMSynthesizer:
     name = "llm"
@@ -317,7 +402,8 @@ class LLMSynthesizer:
                        "llamacpp": settings.llm.model}[provider]
         # llama.cpp contexts are not safe to use from two threads at once; servers are
         self._lock = threading.Lock() if provider == "llamacpp" else None
-        self._streamed: tuple[str, str] | None = None  # (prompt key, full reply) of the last finished stream
+        self._streamed: dict[str, str] = {}  # prompt key -> full reply, of the last few finished streams
+        self._cache_lock = threading.Lock()
 
     # ---------------------------------------------------------------- evidence and prompt
     def number_evidence(self, ctx: Context) -> list[Item]:
@@ -376,23 +462,29 @@ class LLMSynthesizer:
         return r.message.content or ""
 
     def stream(self, ctx: Context) -> Iterator[str]:
-        """The reply as the LLM writes it (raw JSON text, for the page); ``synthesize`` on the same
-        context then reuses the finished reply instead of asking again."""
+        """The line as the LLM writes it, as readable text (framing, sentences, takeaway; see
+        ``ProseStream``), for the page. Unverified: the final, checked Draft comes from ``synthesize``,
+        which on the same context reuses the finished reply instead of asking the LLM again."""
         items = self.number_evidence(ctx)
         if not items:
             return
         msgs = self.messages(ctx, items)
         text = ""
-        lock = self._lock or _NoLock()
-        with lock:
+        prose = ProseStream()
+        with self._lock or _NoLock():
             try:
                 for r in self.llm.stream_chat(msgs):
                     if r.delta:
                         text += r.delta
-                        yield r.delta
+                        shown = prose.feed(r.delta)
+                        if shown:
+                            yield shown
             except Exception as e:  # noqa: BLE001
                 raise self._fail(e) from e
-        self._streamed = (self._key(msgs), text)
+        with self._cache_lock:
+            self._streamed[self._key(msgs)] = text
+            while len(self._streamed) > 8:
+                self._streamed.pop(next(iter(self._streamed)))
 
     # ---------------------------------------------------------------- synthesize
     def synthesize(self, ctx: Context) -> Draft:
@@ -401,8 +493,9 @@ class LLMSynthesizer:
             return self._fallback(ctx, "no evidence to write from", [])
         msgs = self.messages(ctx, items)
         key = self._key(msgs)
-        cached, self._streamed = self._streamed, None
-        reply = cached[1] if cached and cached[0] == key else self._chat(msgs)
+        with self._cache_lock:
+            cached = self._streamed.pop(key, None)
+        reply = cached if cached is not None else self._chat(msgs)
         dropped: list[dict] = []
         try:
             parsed = parse_reply(extract_json(reply))

