@@ -175,8 +175,8 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
         rep.gold_cited += item.gold_doc in ids
         rep.gold_retrieved += item.gold_doc in {r["id"] for r in line.meta.get("retrieved", [])}
         rep.abstained += line.abstained
-        if line.meta.get("best_similarity") is not None:
-            rep.best_sim_answerable.append(float(line.meta["best_similarity"]))
+        if line.meta.get("answerability") is not None:
+            rep.best_sim_answerable.append(float(line.meta["answerability"]))
         if item.answer:
             rep.span_questions += 1
             rep.span_found += span_in_cited_evidence(line, item.answer)
@@ -191,8 +191,8 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
         line = eng.ask(q)
         rep.unanswerable += 1
         rep.unanswerable_abstained += line.abstained
-        if line.meta.get("best_similarity") is not None:
-            rep.best_sim_unanswerable.append(float(line.meta["best_similarity"]))
+        if line.meta.get("answerability") is not None:
+            rep.best_sim_unanswerable.append(float(line.meta["answerability"]))
         probs = format_problems(line)
         if probs:
             rep.problems.append({"question": q, "problems": probs})
@@ -204,7 +204,7 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
 
 def suggest_threshold(answerable: list[float], unanswerable: list[float], max_false: float = 0.05) -> dict:
     """The abstention threshold that abstains on the most unanswerable questions while abstaining on at most
-    ``max_false`` of the answerable ones (scores are the best dense similarity of each question)."""
+    ``max_false`` of the answerable ones (scores are each question's answerability, ``meta["answerability"]``)."""
     if not answerable or not unanswerable:
         return {}
     cands = sorted(set(round(x, 3) for x in answerable + unanswerable))

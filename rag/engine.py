@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ from ingest.pipeline import Ingestor, IngestReport, Progress
 from rag import evidence as ev
 from rag import next_lines as nl
 from rag.answer import InquiringLine, Paragraph, Sentence, Source, with_spans
-from rag.retrieve import Filters, Retrieval, Retriever
+from rag.retrieve import Answerability, Filters, Retrieval, Retriever, answerability
 from rag.settings import Settings
 from rag.synthesize import Context, Draft, Synthesizer
 from store.errors import IndexMismatchError, InputError
@@ -40,6 +40,8 @@ class Prepared:
     ctx: Context | None
     timings: dict[str, float]
     t0: float
+    answerability: Answerability | None = None
+    neighbours: list[str] = field(default_factory=list)  # retrieved below the cut
 
 
 @dataclass
@@ -149,18 +151,23 @@ class Engine:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         s = self.settings
-        r = self.retriever.retrieve(question, k=k or s.retrieval.top_k, filters=filters,
+        top_k = k or s.retrieval.top_k
+        # a few notes beyond the cut: not for the answer, but as neighbours for the next lines
+        r = self.retriever.retrieve(question, k=top_k + 8, filters=filters,
                                     mode=s.retrieval.mode if s.retrieval.mode != "lexical" else "hybrid")
         timings["retrieve"] = r.timings_ms["total"]
         notes = self.index.manifest.notes([h.note_id for h in r.hits])
         hits = [h for h in r.hits if h.note_id in notes]
-        prep = Prepared(question, r, notes, hits, None, timings, t0)
-        floor = s.synthesis.abstain_below
-        best = r.best_dense if r.best_dense is not None else -1.0
-        if not hits or best < floor:
+        extra, hits = hits[top_k:], hits[:top_k]
+        prep = Prepared(question, r, notes, hits, None, timings, t0, neighbours=[h.note_id for h in extra])
+        t1 = time.perf_counter()
+        prep.answerability = answerability(self.index, question, r)
+        timings["answerability"] = (time.perf_counter() - t1) * 1000
+        if not hits or prep.answerability.score < s.synthesis.abstain_below:
             return prep
         # usable notes: relevant in their own right (dense similarity near the best one)
-        usable = [h for h in hits if (h.dense or -1) >= max(floor, best - 0.15)] or hits[:1]
+        best = r.best_dense if r.best_dense is not None else -1.0
+        usable = [h for h in hits if (h.dense or -1) >= best - 0.15] or hits[:1]
         t1 = time.perf_counter()
         rows = [notes[h.note_id] for h in usable]
         chunk_rows = self.index.manifest.chunks_of([h.note_id for h in usable])
@@ -191,15 +198,17 @@ class Engine:
     def finish(self, prep: Prepared) -> InquiringLine:
         """Synthesis, next lines and assembly for a prepared question."""
         if prep.ctx is None:
-            return self._abstain(prep.question, prep.retrieval, prep.timings, prep.t0)
+            return self._abstain(prep.question, prep.retrieval, prep.timings, prep.t0, prep.answerability)
         t1 = time.perf_counter()
         draft = self.synthesizer.synthesize(prep.ctx)
         prep.timings["synthesize"] = (time.perf_counter() - t1) * 1000
         t1 = time.perf_counter()
         cited_ids = list(dict.fromkeys(c for p in draft.paragraphs for s_ in p.sentences for c in s_.cites))
-        next_lines = self._next_lines(prep.question, prep.retrieval, prep.ctx.themes, cited_ids, prep.notes, prep.hits)
+        next_lines = self._next_lines(prep.question, prep.retrieval, prep.ctx.themes, cited_ids, prep.notes,
+                                      prep.hits, prep.neighbours)
         prep.timings["next_lines"] = (time.perf_counter() - t1) * 1000
-        return self._assemble(prep.question, draft, next_lines, prep.timings, prep.t0, prep.retrieval)
+        return self._assemble(prep.question, draft, next_lines, prep.timings, prep.t0, prep.retrieval,
+                              answer_check=prep.answerability)
 
     def _themes(self, rows: list[dict]) -> list[str]:
         counts: Counter[str] = Counter()
@@ -209,7 +218,7 @@ class Engine:
         return [t for t, _ in counts.most_common(4)]
 
     def _assemble(self, question: str, draft: Draft, next_lines: list[str], timings: dict, t0: float,
-                  r: Retrieval, abstained: bool = False) -> InquiringLine:
+                  r: Retrieval, abstained: bool = False, answer_check: Answerability | None = None) -> InquiringLine:
         paragraphs = with_spans([p for p in draft.paragraphs if p.sentences])
         cited = list(dict.fromkeys(c for p in paragraphs for s_ in p.sentences for c in s_.cites))
         rows = self.index.manifest.notes(cited)
@@ -220,6 +229,9 @@ class Engine:
             "synthesizer": draft.model, "embedder": self.embedder.name, "retrieval_mode": self.settings.retrieval.mode,
             "top_k": self.settings.retrieval.top_k, "vector_hash": self.settings.vector_hash(),
             "store": self.index.vectors.describe(), "best_similarity": r.best_dense,
+            "answerability": round(answer_check.score, 4) if answer_check else None,
+            "answerability_parts": {"best": answer_check.best, "coverage": round(answer_check.coverage, 4),
+                                    "absent": round(answer_check.absent, 4)} if answer_check else None,
             "abstain_below": self.settings.synthesis.abstain_below,
             "retrieved": [{"id": h.note_id, "score": round(h.score, 5), "dense": h.dense, "lexical": h.lexical}
                           for h in r.hits],
@@ -232,7 +244,8 @@ class Engine:
                              takeaway=draft.takeaway, takeaway_cites=tk_cites, sources=sources,
                              next_lines=next_lines, abstained=abstained, meta=meta)
 
-    def _abstain(self, question: str, r: Retrieval, timings: dict, t0: float) -> InquiringLine:
+    def _abstain(self, question: str, r: Retrieval, timings: dict, t0: float,
+                 answer_check: Answerability | None = None) -> InquiringLine:
         from rag.synthesize.extractive import question_clause
 
         draft = Draft(
@@ -244,10 +257,10 @@ class Engine:
                      "what they do cover.",
             model="abstain",
         )
-        return self._assemble(question, draft, [], timings, t0, r, abstained=True)
+        return self._assemble(question, draft, [], timings, t0, r, abstained=True, answer_check=answer_check)
 
     def _next_lines(self, question: str, r: Retrieval, themes: list[str], cited: list[str], notes: dict,
-                    hits) -> list[str]:
+                    hits, below_cut: list[str]) -> list[str]:
         want = self.settings.synthesis.next_lines
         if want == 0:
             return []
@@ -257,17 +270,9 @@ class Engine:
         for row in cited_rows:
             linked += row.get("links") or []
         neighbour_ids = [h.note_id for h in hits if h.note_id not in cited]
-        # wikilinks name files (slugs) or titles; resolve against note ids and titles
-        all_rows = m.notes(None) if linked else {}
-        by_key: dict[str, str] = {}
-        for nid, row in all_rows.items():
-            by_key[nid.lower()] = nid
-            by_key[nid.lower().rsplit(".", 1)[0]] = nid
-            by_key[row["title"].lower()] = nid
-            by_key[row["path"].lower().rsplit(".", 1)[0].split("/")[-1]] = nid
-        for ln in linked:
-            nid = by_key.get(ln.lower())
-            if nid and nid not in cited and nid not in neighbour_ids:
+        neighbour_ids += [n for n in below_cut if n not in cited and n not in neighbour_ids]
+        for nid in m.resolve_links(linked):
+            if nid not in cited and nid not in neighbour_ids:
                 neighbour_ids.append(nid)
         neighbours = list(m.notes(neighbour_ids).values())
         order = {n: i for i, n in enumerate(neighbour_ids)}
@@ -276,14 +281,14 @@ class Engine:
         if not proposals:
             return []
         vecs = self.embedder.encode([p.text for p in proposals])
-        floor = self.settings.synthesis.abstain_below
+        floor = self.settings.synthesis.next_line_min_similarity
         cited_set = set(cited)
 
         def answers_new_notes(i: int) -> bool:
             hits_ = self.index.vectors.query(vecs[i], 12)
             return any(h.score >= floor and h.note_id not in cited_set for h in hits_)
 
-        titles = {n["title"] for n in all_rows.values()} if all_rows else {n["title"] for n in notes.values()}
+        titles = m.titles_matching([p.text for p in proposals])
         return nl.check(proposals, question, vecs, r.qvec, titles, answers_new_notes, min(5, max(3, want)))
 
     def ask_many(self, items: Iterable[BatchItem | str], filters: Filters | None = None

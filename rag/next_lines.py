@@ -43,19 +43,26 @@ class Proposal:
 
 def propose(question: str, themes: list[str], cited: list[dict], neighbours: list[dict]) -> list[Proposal]:
     """Candidate lines, most promising first. ``neighbours``: notes near the answer it did not cite
-    (linked from cited notes, or retrieved below the cut)."""
+    (linked from cited notes, or retrieved below the cut). Templates read for question titles, statement
+    titles and paper titles alike, with or without tags."""
     main = themes[0] if themes else None
     out: list[Proposal] = []
-    for n in neighbours:
-        title = n["title"].strip()
+    for i, n in enumerate(neighbours):
+        title = " ".join(n["title"].split())
         topic = _topic_of(n)
         if title.endswith("?"):
             if main and topic and topic != main:
                 out.append(Proposal(f"{title[:-1]}, and what would that mean for {main}?", n["id"]))
+            elif i % 2 == 0:
+                out.append(Proposal(f"{title[:-1]}, and does the same explanation hold here?", n["id"]))
             else:
-                out.append(Proposal(f"{title[:-1]}, and does the same mechanism explain it?", n["id"]))
+                out.append(Proposal(f"{title[:-1]}, and how does that change the answer above?", n["id"]))
         else:
-            out.append(Proposal(f"What follows from the finding that {_bare(title)}?", n["id"]))
+            short = title if len(title) <= 110 else title[:107].rsplit(" ", 1)[0] + "…"
+            if main:
+                out.append(Proposal(f"What does \u201c{short}\u201d add to what these notes say about {main}?", n["id"]))
+            else:
+                out.append(Proposal(f"What does \u201c{short}\u201d add to this answer?", n["id"]))
         if main and topic and topic != main and topic not in themes[:2]:
             out.append(Proposal(f"How does {topic} interact with {main}?", n["id"]))
     for c in cited[1:3]:

@@ -46,6 +46,19 @@ class Retrieval:
     qvec: np.ndarray | None
     timings_ms: dict[str, float]
     best_dense: float | None  # best cosine among all dense hits (abstention evidence)
+    top_chunks: list[str] = field(default_factory=list)  # the best dense chunk ids, best first
+
+
+def _zscores(best: dict[str, float]) -> dict:
+    """Standardized note scores of one retriever; key ``None`` holds the value for a note it did not
+    return (its lowest observed score, standardized), so one retriever's silence is not a veto."""
+    if not best:
+        return {}
+    v = np.fromiter(best.values(), dtype=np.float64)
+    mu, sd = float(v.mean()), float(v.std()) or 1.0
+    out: dict = {n: (x - mu) / sd for n, x in best.items()}
+    out[None] = (float(v.min()) - mu) / sd
+    return out
 
 
 def _gather(chunk_hits: list[tuple[str, str, float]]) -> tuple[list[str], dict[str, float], dict[str, list[str]]]:
@@ -103,18 +116,72 @@ class Retriever:
         l_rank = {n: i for i, n in enumerate(l_order)}
         wd = self.s.dense_weight if mode != "lexical" else 0.0
         wl = self.s.lexical_weight if mode != "dense" else 0.0
-        rk = self.s.rrf_k
+        if self.s.fusion == "zscore":
+            zd, zl = _zscores(d_best), _zscores(l_best)
+
+            def fused(nid: str) -> float:
+                return wd * zd.get(nid, zd.get(None, 0.0)) + wl * zl.get(nid, zl.get(None, 0.0))
+        else:
+            rk = self.s.rrf_k
+
+            def fused(nid: str) -> float:
+                return (wd / (rk + d_rank[nid] + 1) if nid in d_rank else 0.0) + \
+                       (wl / (rk + l_rank[nid] + 1) if nid in l_rank else 0.0)
         hits: dict[str, NoteHit] = {}
         for nid in dict.fromkeys(d_order + l_order):
-            score = 0.0
-            if nid in d_rank:
-                score += wd / (rk + d_rank[nid] + 1)
-            if nid in l_rank:
-                score += wl / (rk + l_rank[nid] + 1)
             chunks = list(dict.fromkeys(d_chunks.get(nid, []) + l_chunks.get(nid, [])))
-            hits[nid] = NoteHit(nid, score, d_best.get(nid), l_best.get(nid), d_rank.get(nid), l_rank.get(nid), chunks)
+            hits[nid] = NoteHit(nid, fused(nid), d_best.get(nid), l_best.get(nid), d_rank.get(nid), l_rank.get(nid),
+                                chunks)
         ranked = sorted(hits.values(), key=lambda h: (-h.score, h.dense_rank if h.dense_rank is not None else 1e9))
         t["fuse"] = (time.perf_counter() - t1) * 1000
         t["total"] = (time.perf_counter() - t0) * 1000
         best_dense = max(d_best.values()) if d_best else None
-        return Retrieval(query, ranked[:k], qvec, t, best_dense)
+        return Retrieval(query, ranked[:k], qvec, t, best_dense, [h[0] for h in dense_hits[:5]])
+
+
+@dataclass
+class Answerability:
+    """Whether the index can answer a question at all, from evidence a bi-encoder and BM25 give:
+
+    ``score = best cosine × (0.5 + 0.5 × coverage) × (1 − absent)``, where ``coverage`` is the share of the
+    question's IDF-weighted terms found in the best dense chunks and ``absent`` the share of its IDF mass
+    in terms the corpus has never seen. Calibrated with `inquire eval answers` (see README)."""
+
+    score: float
+    best: float
+    coverage: float
+    absent: float
+
+
+def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
+    import math
+
+    from store.lexical import tokenize
+
+    best = r.best_dense if r.best_dense is not None else 0.0
+    lex = index.lexical()
+    if lex is None or lex.retriever is None or not r.top_chunks:
+        return Answerability(best, best, 1.0, 0.0)
+    bm = lex.retriever
+    indptr = np.asarray(bm.scores["indptr"])
+    n_docs = bm.scores["num_docs"]
+
+    def words(text: str) -> set[str]:
+        tk = tokenize([text])
+        inv = {v: k for k, v in tk.vocab.items()}
+        return {inv[i] for i in tk.ids[0]}
+
+    q = words(query)
+    seen = words(" ".join(c["text"] for c in index.manifest.chunks(r.top_chunks).values()))
+    total = found = absent = 0.0
+    for w in q:
+        pos = bm.vocab_dict.get(w)
+        df = int(indptr[pos + 1] - indptr[pos]) if pos is not None and pos + 1 < len(indptr) else 0
+        idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+        total += idf
+        found += idf if w in seen else 0.0
+        absent += idf if df == 0 else 0.0
+    if total == 0:
+        return Answerability(best, best, 1.0, 0.0)
+    cov, ab = found / total, absent / total
+    return Answerability(best * (0.5 + 0.5 * cov) * (1 - ab), best, cov, ab)

@@ -169,6 +169,30 @@ class Manifest:
     def skipped(self) -> list[dict]:
         return [dict(r) for r in self.db.execute("SELECT * FROM skipped ORDER BY root, path, line")]
 
+    def resolve_links(self, links: Iterable[str]) -> list[str]:
+        """Note ids that ``[[links]]`` name: a note id, a file name without extension, or a title."""
+        out: list[str] = []
+        for ln in dict.fromkeys(links):
+            key = ln.strip()
+            row = self.db.execute(
+                "SELECT id FROM notes WHERE id = ? OR lower(title) = lower(?) OR path = ? OR path LIKE ? "
+                "OR path LIKE ? OR path LIKE ? LIMIT 1",
+                (key, key, key, f"{key}.%", f"%/{key}.%", f"{key}"),
+            ).fetchone()
+            if row and row[0] not in out:
+                out.append(row[0])
+        return out
+
+    def titles_matching(self, texts: Iterable[str]) -> set[str]:
+        """Those of ``texts`` that are, case aside, some note's title."""
+        texts = list(texts)
+        found = set()
+        for i in range(0, len(texts), 900):
+            part = [t.lower().strip() for t in texts[i:i + 900]]
+            q = f"SELECT title FROM notes WHERE lower(title) IN ({','.join('?' * len(part))})"
+            found |= {r[0] for r in self.db.execute(q, part)}
+        return found
+
     def tag_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for (tags,) in self.db.execute("SELECT tags FROM notes"):
