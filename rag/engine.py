@@ -163,7 +163,8 @@ class Engine:
         t1 = time.perf_counter()
         prep.answerability = answerability(self.index, question, r)
         timings["answerability"] = (time.perf_counter() - t1) * 1000
-        if not hits or prep.answerability.score < s.synthesis.abstain_below:
+        a = prep.answerability
+        if not hits or (a.score < s.synthesis.abstain_below and a.best < s.synthesis.answer_above_similarity):
             return prep
         # usable notes: relevant in their own right (dense similarity near the best one)
         best = r.best_dense if r.best_dense is not None else -1.0

@@ -153,6 +153,16 @@ class Answerability:
     absent: float
 
 
+def spelling_variants(stem: str) -> list[str]:
+    """A stemmed word and its British/American spellings (behaviour/behavior, optimis/optimiz, analys/analyz)."""
+    out = [stem]
+    for a, b in (("our", "or"), ("or", "our"), ("is", "iz"), ("iz", "is"), ("ys", "yz"), ("yz", "ys"),
+                 ("ae", "e"), ("oe", "e"), ("tre", "ter"), ("ter", "tre")):
+        if a in stem:
+            out.append(stem.replace(a, b))
+    return out
+
+
 def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     import math
 
@@ -171,15 +181,18 @@ def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
         inv = {v: k for k, v in tk.vocab.items()}
         return {inv[i] for i in tk.ids[0]}
 
-    q = words(query)
+    from rag.verify import STOPWORDS
+
+    q = {w for w in words(query) if w not in STOPWORDS}  # function words say nothing about coverage
     seen = words(" ".join(c["text"] for c in index.manifest.chunks(r.top_chunks).values()))
     total = found = absent = 0.0
     for w in q:
+        w = next((v for v in spelling_variants(w) if v in bm.vocab_dict), w)  # behaviour ~ behavior
         pos = bm.vocab_dict.get(w)
         df = int(indptr[pos + 1] - indptr[pos]) if pos is not None and pos + 1 < len(indptr) else 0
         idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
         total += idf
-        found += idf if w in seen else 0.0
+        found += idf if any(v in seen for v in spelling_variants(w)) else 0.0
         absent += idf if df == 0 else 0.0
     if total == 0:
         return Answerability(best, best, 1.0, 0.0)

@@ -61,13 +61,17 @@ class SynthesisSettings(_Section):
     )
     max_sentences: int = Field(9, ge=2, le=30, description="Most evidence sentences in the reading.")
     abstain_below: float = Field(
-        0.18,
+        0.17,
         ge=0,
         le=1,
         description="Abstain when the question's answerability (best cosine × (0.5 + 0.5 × term coverage) × "
-        "(1 − share of terms unknown to the corpus)) is below this. 0.18 keeps false abstention ≤ 5% on the "
+        "(1 − share of content terms unknown to the corpus)) is below this. 0.17 keeps false abstention ≤ 5% on the "
         "demo notes, COVID-QA and PubMedQA (`inquire eval answers` reports the value calibrated on your data).",
     )
+    answer_above_similarity: float = Field(
+        0.60, ge=-1, le=1, description="Never abstain when the best note is at least this close (cosine): the "
+        "question is on topic whatever its wording (small corpora make unseen words look decisive). Costs no "
+        "abstention on the calibration sets.")
     support_threshold: float = Field(
         0.55, ge=0, le=1, description="Least support score (0.5 content-word overlap + 0.5 cosine to the cited "
         "evidence) for an LLM sentence to stay; calibrated on the demo notes with `python -m rag.verify` "
