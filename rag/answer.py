@@ -23,6 +23,7 @@ class Sentence(BaseModel):
     span: tuple[int, int] | None = Field(None, description="Character span of the claim in the paragraph's plain text.")
     quote: str | None = Field(None, description="The passage of the first cited note the sentence came from.")
     support: float | None = Field(None, description="Verified support score (LLM synthesizer only).")
+    page: int | None = Field(None, description="Page of the quoted passage, for notes read from PDFs.")
 
 
 class Paragraph(BaseModel):

@@ -40,6 +40,7 @@ class Candidate:
     position: int = 0  # order within its note (summary first, then chunks in note order)
     relevance: float = 0.0
     vec: np.ndarray | None = None
+    page: int | None = None  # the PDF page the sentence is on
     linked: bool = False  # the sentence leans on [[links]] to other notes
     dangling: bool = False  # starts with a pronoun or connective that needs context
 
@@ -81,7 +82,8 @@ def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_o
                 if _usable(s) and key not in seen:
                     seen.add(key)
                     mine.append(Candidate(s, nid, cid, passage, False, rank,
-                                          position=1000 + 100 * int(ch["ord"]) + j, linked=bool(WIKILINK.search(raw))))
+                                          position=1000 + 100 * int(ch["ord"]) + j, linked=bool(WIKILINK.search(raw)),
+                                          page=ch.get("page")))
         for c in mine:
             c.dangling = bool(_DANGLING.match(c.text))
         out += mine[:per_note]

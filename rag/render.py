@@ -30,11 +30,19 @@ def _takeaway(line: InquiringLine, cite_text: list[str] | None = None) -> str:
     return t if t.startswith(TAKEAWAY_LEAD) else f"{TAKEAWAY_LEAD} {t}"
 
 
+def _cite_titles(s: Sentence, titles: dict[str, str]) -> list[str]:
+    """The cited titles; a passage from a PDF page carries its page ("Title, p. 3") on its first citation."""
+    out = [titles[c] for c in s.cites]
+    if s.page and out:
+        out[0] = f"{out[0]}, p. {s.page}"
+    return out
+
+
 def to_text(line: InquiringLine) -> str:
     """The plain-text inquiring line, laid out exactly as FORMAT.md and its example."""
     titles = {s.id: s.title for s in line.sources}
     parts = ["INQUIRING LINE", line.question.strip(), line.framing.strip()]
-    paras = [" ".join(_with_citation(s, [titles[c] for c in s.cites]) for s in p.sentences) for p in line.paragraphs]
+    paras = [" ".join(_with_citation(s, _cite_titles(s, titles)) for s in p.sentences) for p in line.paragraphs]
     takeaway = _takeaway(line, [titles[c] for c in line.takeaway_cites])
     out = "\n\n".join(parts) + "\n\n\n" + "\n\n".join(paras + [takeaway])
     out += f"\n\n\nSources {len(line.sources)} note{'s' if len(line.sources) != 1 else ''}"
@@ -65,7 +73,7 @@ def to_markdown(line: InquiringLine) -> str:
     for p in line.paragraphs:
         sents = []
         for s in p.sentences:
-            links = [f"[{md_escape(titles[c])}]({anchors[c]})" for c in s.cites]
+            links = [f"[{md_escape(t)}]({anchors[c]})" for c, t in zip(s.cites, _cite_titles(s, titles))]
             sents.append(_with_citation(Sentence(text=md_escape(s.text)), links))
         paras.append(" ".join(sents))
     out = [f"# {md_escape(line.question.strip())}", f"*{md_escape(line.framing.strip())}*", *paras]

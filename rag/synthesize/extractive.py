@@ -102,7 +102,7 @@ class ExtractiveSynthesizer:
                                     f"evidence comes from one finding.", cites=[]))
         for i, c in enumerate(groups[top]):
             text = lead_in(DIRECT, c.text) if i == 0 and not focus else c.text
-            p1.append(Sentence(text=text, cites=[c.note_id], quote=c.passage))
+            p1.append(Sentence(text=text, cites=[c.note_id], quote=c.passage, page=c.page))
         paragraphs.append(Paragraph(sentences=p1))
         # later paragraphs: one or two notes each, with connectives that say how they relate
         rest = order[1:]
@@ -116,7 +116,7 @@ class ExtractiveSynthesizer:
                         text = lead_in(lead, c.text)
                     else:
                         text = c.text
-                    sents.append(Sentence(text=text, cites=[nid], quote=c.passage))
+                    sents.append(Sentence(text=text, cites=[nid], quote=c.passage, page=c.page))
             paragraphs.append(Paragraph(sentences=sents))
         takeaway, tk_cites = self._takeaway(ctx, themes, titles, order)
         return Draft(framing=framing, paragraphs=paragraphs, takeaway=takeaway, takeaway_cites=tk_cites,
