@@ -176,3 +176,30 @@ if __name__ == "__main__":
     fn = {"floor": stage_floor, "inquire": stage_inquire, "peer": stage_peer,
           "reingest": lambda c, w: stage_inquire(c, w, again=True)}[name]
     print(json.dumps(fn(corpus, work)))
+
+
+def ask_latency(index: Path, questions: list[str], n: int = 20, cold_runs: int = 3) -> dict:
+    """Wall time of `inquire ask` in a new process (cold: imports, model load, index open) and of
+    ``Engine.ask`` in a warm process (median and p95 over ``n`` asks)."""
+    import statistics
+
+    from rag import Engine
+
+    cold = []
+    for q in questions[:cold_runs]:
+        t = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "ui.cli", "ask", q, "--index", str(index)], capture_output=True,
+                           text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        cold.append(time.perf_counter() - t)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr[-2000:])
+    eng = Engine.open(index)
+    eng.ask(questions[0])  # warm-up
+    warm = []
+    for i in range(n):
+        t = time.perf_counter()
+        eng.ask(questions[i % len(questions)])
+        warm.append((time.perf_counter() - t) * 1000)
+    warm.sort()
+    return {"cold_s_median": statistics.median(cold), "cold_s": cold, "warm_ms_p50": statistics.median(warm),
+            "warm_ms_p95": warm[min(len(warm) - 1, int(0.95 * (len(warm) - 1) + 0.5))], "n": n}

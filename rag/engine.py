@@ -67,6 +67,7 @@ class Engine:
         self._embedder = embedder
         self.retriever = Retriever(index, lambda: self.embedder, settings.retrieval)
         self._synth: Synthesizer | None = None
+        self._sent_cache: dict[str, np.ndarray] = {}
 
     @property
     def embedder(self) -> Embedder:
@@ -173,8 +174,8 @@ class Engine:
         rows = [notes[h.note_id] for h in usable]
         chunk_rows = self.index.manifest.chunks_of([h.note_id for h in usable])
         cands = ev.candidates(rows, chunk_rows, {h.note_id: h.chunk_ids for h in usable}, per_note=8)
-        # one encode call for the evidence sentences
-        vecs = self.embedder.encode([c.text for c in cands]) if cands else np.zeros((0, self.embedder.dim))
+        cands = ev.preselect(cands, question)  # embed two dozen sentences, not fifty
+        vecs = self._sentence_vectors([c.text for c in cands])
         ev.score(cands, vecs, r.qvec, {h.note_id: h.dense or 0.0 for h in usable})
         chosen = ev.select(cands, s.synthesis.max_sentences)
         timings["evidence"] = (time.perf_counter() - t1) * 1000
@@ -210,6 +211,19 @@ class Engine:
         prep.timings["next_lines"] = (time.perf_counter() - t1) * 1000
         return self._assemble(prep.question, draft, next_lines, prep.timings, prep.t0, prep.retrieval,
                               answer_check=prep.answerability)
+
+    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
+        """Sentence embeddings, remembered in-process: follow-up questions over the same notes reuse them."""
+        if not texts:
+            return np.zeros((0, self.embedder.dim), dtype=np.float32)
+        cache = self._sent_cache
+        todo = [t for t in dict.fromkeys(texts) if t not in cache]
+        if todo:
+            for t, v in zip(todo, self.embedder.encode(todo)):
+                cache[t] = v
+            while len(cache) > 20000:  # bounded: ~30 MB of vectors at most
+                cache.pop(next(iter(cache)))
+        return np.stack([cache[t] for t in texts])
 
     def _themes(self, rows: list[dict]) -> list[str]:
         counts: Counter[str] = Counter()
@@ -278,10 +292,10 @@ class Engine:
         neighbours = list(m.notes(neighbour_ids).values())
         order = {n: i for i, n in enumerate(neighbour_ids)}
         neighbours.sort(key=lambda n: order[n["id"]])
-        proposals = nl.propose(question, themes, cited_rows, neighbours)[:16]
+        proposals = nl.propose(question, themes, cited_rows, neighbours)[:10]
         if not proposals:
             return []
-        vecs = self.embedder.encode([p.text for p in proposals])
+        vecs = self._sentence_vectors([p.text for p in proposals])
         floor = self.settings.synthesis.next_line_min_similarity
         cited_set = set(cited)
 

@@ -16,6 +16,9 @@ _SPLIT = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 # sentences that lean on context they would lose when quoted alone
 _DANGLING = re.compile(r"^(it|this|that|these|those|they|such|together|both|here|there|the same|similarly|"
                        r"however|but|and|also|so|thus|hence)\b", re.I)
+# a sentence that reports a result rather than a set-up: a figure, a comparison, a reporting verb
+_FINDING = re.compile(r"\d|%|\b(found|finds|showed|shows|increas\w*|decreas\w*|reduc\w*|rais\w*|doubl\w*|"
+                      r"more|less|fewer|higher|lower|than|rose|fell|drop\w*|grew|outperform\w*)\b", re.I)
 _SKIP_HEADINGS = {"related", "see also", "links", "references", "backlinks"}
 
 
@@ -90,13 +93,42 @@ def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_o
     return out
 
 
+def preselect(cands: list[Candidate], question: str, keep: int = 24, per_note: int = 2) -> list[Candidate]:
+    """A cheap first cut before any sentence is embedded: content-word overlap with the question, a lift for
+    summary and opening sentences, the note's rank; each note keeps its ``per_note`` best so coverage stays."""
+    from rag.verify import content_words
+
+    q = content_words(question)
+
+    def cheap(c: Candidate) -> float:
+        w = content_words(c.text)
+        overlap = len(q & w) / (len(q) or 1)
+        return overlap + (0.15 if c.from_summary else 0.0) + (0.1 if _FINDING.search(c.text) else 0.0) \
+            - 0.04 * c.note_rank \
+            - (0.1 if c.dangling else 0.0) - (0.1 if c.linked else 0.0)
+
+    ranked = sorted(cands, key=cheap, reverse=True)
+    chosen: list[Candidate] = []
+    count: dict[str, int] = {}
+    for c in ranked:  # every note's best few first
+        if count.get(c.note_id, 0) < per_note:
+            chosen.append(c)
+            count[c.note_id] = count.get(c.note_id, 0) + 1
+    for c in ranked:
+        if len(chosen) >= keep:
+            break
+        if c not in chosen:
+            chosen.append(c)
+    return chosen[:max(keep, len(count) * per_note)]
+
+
 def score(cands: list[Candidate], vecs: np.ndarray, qvec: np.ndarray, note_sims: dict[str, float]) -> None:
     """Relevance: the sentence's own similarity to the question, lifted by its note's similarity."""
     sims = vecs @ qvec
     for c, v, s in zip(cands, vecs, sims):
         c.vec = v
         c.relevance = (0.65 * float(s) + 0.35 * note_sims.get(c.note_id, float(s))
-                       + (0.03 if c.from_summary else 0.0) + (0.03 if c.position == 0 else 0.0)
+                       + (0.03 if c.from_summary else 0.0) + (0.03 if _FINDING.search(c.text) else 0.0)
                        - (0.08 if c.linked else 0.0) - (0.06 if c.dangling else 0.0))
 
 

@@ -406,6 +406,21 @@ def eval_ingest(
         out.print(format_table(rows))
 
 
+@eval_app.command("ask")
+def eval_ask(
+    questions: Annotated[Path, typer.Option(help="A .txt file, one question a line")] = Path("examples/questions.txt"),
+    index: IndexOpt = None,
+    n: Annotated[int, typer.Option(help="Warm asks to time")] = 20,
+):
+    """Answer latency: `inquire ask` in a new process (cold) and Engine.ask in a warm one (median of N)."""
+    from eval.bench import ask_latency
+
+    qs = [q for _, q, _ in read_questions(str(questions)) if q]
+    res = ask_latency(_settings(index).index, qs, n=n)
+    out.print(f"cold `inquire ask` (new process): median {res['cold_s_median']:.2f} s over {len(res['cold_s'])} runs; "
+              f"warm Engine.ask: p50 {res['warm_ms_p50']:.0f} ms, p95 {res['warm_ms_p95']:.0f} ms over {res['n']} asks")
+
+
 def main() -> None:
     from rag import InquireError
 
