@@ -206,7 +206,7 @@ class Ingestor:
             m.set("vector_hash", self.vector_hash, db)
             m.set("embedder", self.embedder_name, db)
             m.set("chunking", self.settings_dump.get("chunking"), db)
-            m.set("store", self.index.vectors.describe(), db)
+            m.set("store", self.index.describe_store(), db)
             m.set("last_ingest", {"at": now(), "paths": [r[0] for r in roots], **rep.summary()}, db)
             m.set("dirty", False, db)
         return rep

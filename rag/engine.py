@@ -243,7 +243,7 @@ class Engine:
         meta = {
             "synthesizer": draft.model, "embedder": self.embedder.name, "retrieval_mode": self.settings.retrieval.mode,
             "top_k": self.settings.retrieval.top_k, "vector_hash": self.settings.vector_hash(),
-            "store": self.index.vectors.describe(), "best_similarity": r.best_dense,
+            "store": self.index.describe_store(), "best_similarity": r.best_dense,
             "answerability": round(answer_check.score, 4) if answer_check else None,
             "answerability_parts": {"best": answer_check.best, "coverage": round(answer_check.coverage, 4),
                                     "absent": round(answer_check.absent, 4)} if answer_check else None,

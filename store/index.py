@@ -34,9 +34,23 @@ class Index:
             raise IndexMissingError(self.root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.manifest = Manifest(mpath)
-        self.vectors = ChromaStore(None if chroma_url else self.root / "chroma", chroma_url, collection)
+        self._vectors: ChromaStore | None = None
+        self._chroma = (None if chroma_url else self.root / "chroma", chroma_url, collection)
+        if chroma_url:
+            self.vectors  # noqa: B018 - a server that cannot be reached is an error now, not mid-ingest
         self._lexical: LexicalIndex | None = None
         self._lexical_gen: int | None = None
+
+    @property
+    def vectors(self) -> ChromaStore:
+        """Chroma, opened on first use (importing chromadb costs ~1-2 s; an unchanged re-ingest never needs it)."""
+        if self._vectors is None:
+            self._vectors = ChromaStore(*self._chroma)
+        return self._vectors
+
+    def describe_store(self) -> str:
+        path, url, name = self._chroma
+        return f"chroma server {url} / {name}" if url else f"chroma embedded {path} / {name}"
 
     # -- lexical generations
     def lexical(self) -> LexicalIndex | None:
