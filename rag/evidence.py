@@ -44,6 +44,7 @@ class Candidate:
     relevance: float = 0.0
     vec: np.ndarray | None = None
     page: int | None = None  # the PDF page the sentence is on
+    best_chunk: bool = False  # from the chunk of its note that matched the question best
     linked: bool = False  # the sentence leans on [[links]] to other notes
     dangling: bool = False  # starts with a pronoun or connective that needs context
 
@@ -66,13 +67,19 @@ def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_o
         nid = note["id"]
         seen: set[str] = set()
         mine: list[Candidate] = []
-        for j, s in enumerate(split_sentences(note.get("summary", ""))):
+        chunks = chunks_by_note.get(nid, [])
+        summary = " ".join(note.get("summary", "").split())
+        first = " ".join(chunks[0]["passage"].split()) if chunks else ""
+        # the body's opening standing in for a summary (it was not embedded as a Summary section of its own)
+        derived = bool(summary) and bool(chunks) and chunks[0]["heading"] != "Summary" and first.startswith(summary[:60])
+        for j, s in enumerate([] if derived else split_sentences(note.get("summary", ""))):
             key = s.lower()
             if _usable(s) and key not in seen:
                 seen.add(key)
                 mine.append(Candidate(s, nid, f"{nid}::summary", note.get("summary", ""), True, rank, position=j))
         by_id = {c["id"]: c for c in chunks_by_note.get(nid, [])}
         order = [cid for cid in chunk_order.get(nid, []) if cid in by_id]
+        best_chunk = order[0] if order else None
         order += [c["id"] for c in chunks_by_note.get(nid, []) if c["id"] not in order]
         for cid in order:
             ch = by_id[cid]
@@ -86,7 +93,7 @@ def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_o
                     seen.add(key)
                     mine.append(Candidate(s, nid, cid, passage, False, rank,
                                           position=1000 + 100 * int(ch["ord"]) + j, linked=bool(WIKILINK.search(raw)),
-                                          page=ch.get("page")))
+                                          page=ch.get("page"), best_chunk=cid == best_chunk))
         for c in mine:
             c.dangling = bool(_DANGLING.match(c.text))
         out += mine[:per_note]
@@ -104,6 +111,7 @@ def preselect(cands: list[Candidate], question: str, keep: int = 24, per_note: i
         w = content_words(c.text)
         overlap = len(q & w) / (len(q) or 1)
         return overlap + (0.15 if c.from_summary else 0.0) + (0.1 if _FINDING.search(c.text) else 0.0) \
+            + (0.1 if c.best_chunk else 0.0) \
             - 0.04 * c.note_rank \
             - (0.1 if c.dangling else 0.0) - (0.1 if c.linked else 0.0)
 
@@ -129,6 +137,7 @@ def score(cands: list[Candidate], vecs: np.ndarray, qvec: np.ndarray, note_sims:
         c.vec = v
         c.relevance = (0.65 * float(s) + 0.35 * note_sims.get(c.note_id, float(s))
                        + (0.03 if c.from_summary else 0.0) + (0.03 if _FINDING.search(c.text) else 0.0)
+                       + (0.03 if c.best_chunk else 0.0)
                        - (0.08 if c.linked else 0.0) - (0.06 if c.dangling else 0.0))
 
 
