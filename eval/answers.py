@@ -129,8 +129,8 @@ class Report:
     unanswerable: int = 0
     unanswerable_abstained: int = 0
     latencies_ms: list[float] = field(default_factory=list)
-    best_sim_answerable: list[float] = field(default_factory=list)
-    best_sim_unanswerable: list[float] = field(default_factory=list)
+    scores_answerable: list[float] = field(default_factory=list)
+    scores_unanswerable: list[float] = field(default_factory=list)
     problems: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict:
@@ -176,7 +176,7 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
         rep.gold_retrieved += item.gold_doc in {r["id"] for r in line.meta.get("retrieved", [])}
         rep.abstained += line.abstained
         if line.meta.get("answerability") is not None:
-            rep.best_sim_answerable.append(float(line.meta["answerability"]))
+            rep.scores_answerable.append(float(line.meta["answerability"]))
         if item.answer:
             rep.span_questions += 1
             rep.span_found += span_in_cited_evidence(line, item.answer)
@@ -192,7 +192,7 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
         rep.unanswerable += 1
         rep.unanswerable_abstained += line.abstained
         if line.meta.get("answerability") is not None:
-            rep.best_sim_unanswerable.append(float(line.meta["answerability"]))
+            rep.scores_unanswerable.append(float(line.meta["answerability"]))
         probs = format_problems(line)
         if probs:
             rep.problems.append({"question": q, "problems": probs})

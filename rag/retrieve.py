@@ -166,7 +166,7 @@ def spelling_variants(stem: str) -> list[str]:
 def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     import math
 
-    from store.lexical import tokenize
+    from store.lexical import terms
 
     best = r.best_dense if r.best_dense is not None else 0.0
     lex = index.lexical()
@@ -176,15 +176,10 @@ def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     indptr = np.asarray(bm.scores["indptr"])
     n_docs = bm.scores["num_docs"]
 
-    def words(text: str) -> set[str]:
-        tk = tokenize([text])
-        inv = {v: k for k, v in tk.vocab.items()}
-        return {inv[i] for i in tk.ids[0]}
-
     from rag.verify import STOPWORDS
 
-    q = {w for w in words(query) if w not in STOPWORDS}  # function words say nothing about coverage
-    seen = words(" ".join(c["text"] for c in index.manifest.chunks(r.top_chunks).values()))
+    q = {w for w in terms(query) if w not in STOPWORDS}  # function words say nothing about coverage
+    seen = set(terms(" ".join(c["text"] for c in index.manifest.chunks(r.top_chunks).values())))
     total = found = absent = 0.0
     for w in q:
         w = next((v for v in spelling_variants(w) if v in bm.vocab_dict), w)  # behaviour ~ behavior

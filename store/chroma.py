@@ -34,6 +34,11 @@ def _client(path: Path | None, url: str | None):
     return chromadb.PersistentClient(path=str(path), settings=opts)
 
 
+def describe(path: Path | None, url: str | None, collection: str) -> str:
+    """How a store is named to users (status, answers' meta), from its configuration alone."""
+    return f"chroma server {url} / {collection}" if url else f"chroma embedded {path} / {collection}"
+
+
 class ChromaStore:
     """One collection of chunk vectors (cosine space); ids and metadata ``note_id`` per chunk."""
 
@@ -51,7 +56,7 @@ class ChromaStore:
             self.col = self.client.get_collection(collection, embedding_function=None)
 
     def describe(self) -> str:
-        return f"chroma server {self.url} / {self.name}" if self.url else f"chroma embedded {self.path} / {self.name}"
+        return describe(self.path, self.url, self.name)
 
     def upsert(self, ids: list[str], note_ids: list[str], vectors: np.ndarray, texts: list[str]) -> None:
         for i in range(0, len(ids), _BATCH):

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from store.chroma import ChromaStore
+from store.chroma import ChromaStore, describe
 from store.errors import IndexBusyError, IndexMissingError
 from store.lexical import LexicalIndex
 from store.manifest import Manifest
@@ -49,8 +49,8 @@ class Index:
         return self._vectors
 
     def describe_store(self) -> str:
-        path, url, name = self._chroma
-        return f"chroma server {url} / {name}" if url else f"chroma embedded {path} / {name}"
+        """The store's name without opening it."""
+        return describe(*self._chroma)
 
     # -- lexical generations
     def lexical(self) -> LexicalIndex | None:

@@ -33,6 +33,13 @@ def tokenize(texts: list[str]):
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
 
 
+def terms(text: str) -> list[str]:
+    """The stemmed, stopword-free terms of ``text``, in order: what BM25 indexes and searches."""
+    tk = tokenize([text])
+    inv = {v: k for k, v in tk.vocab.items()}
+    return [inv[i] for i in tk.ids[0]] if tk.ids else []
+
+
 class LexicalIndex:
     """BM25 over chunks; ``ids[i]`` and ``note_ids[i]`` name the i-th document."""
 
@@ -84,19 +91,13 @@ class LexicalIndex:
             return []
         if note_ids is not None and not note_ids:
             return []
-        q = tokenize([query])
-        if not q.ids or not q.ids[0]:
+        words = [w for w in terms(query) if w in self.retriever.vocab_dict]
+        if not words:
             return []
         mask = None
         if note_ids is not None:
             mask = np.zeros(len(self.ids), dtype=np.float32)
             mask[self.positions_of_notes(set(note_ids))] = 1.0
-        # vocab of the query tokens → the index's vocab
-        inv = {v: k for k, v in q.vocab.items()}
-        words = [inv[i] for i in q.ids[0]]
-        words = [w for w in words if w in self.retriever.vocab_dict]
-        if not words:
-            return []
         k = min(k, len(self.ids))
         docs, scores = self.retriever.retrieve([words], k=k, weight_mask=mask, show_progress=False, n_threads=1)
         out = []

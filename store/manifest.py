@@ -176,8 +176,8 @@ class Manifest:
             key = ln.strip()
             row = self.db.execute(
                 "SELECT id FROM notes WHERE id = ? OR lower(title) = lower(?) OR path = ? OR path LIKE ? "
-                "OR path LIKE ? OR path LIKE ? LIMIT 1",
-                (key, key, key, f"{key}.%", f"%/{key}.%", f"{key}"),
+                "OR path LIKE ? LIMIT 1",
+                (key, key, key, f"{key}.%", f"%/{key}.%"),
             ).fetchone()
             if row and row[0] not in out:
                 out.append(row[0])

@@ -373,7 +373,7 @@ def eval_answers(
                                   progress=lambda d, t: p.update(task, completed=d, total=t))
         row = rep.summary()
         row["abstain_below"] = eng.settings.synthesis.abstain_below
-        row["suggested_threshold"] = suggest_threshold(rep.best_sim_answerable, rep.best_sim_unanswerable)
+        row["suggested_threshold"] = suggest_threshold(rep.scores_answerable, rep.scores_unanswerable)
         rows.append(row)
         if json_out:
             sys.stdout.write(json.dumps(row) + "\n")
