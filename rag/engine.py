@@ -173,7 +173,7 @@ class Engine:
         t1 = time.perf_counter()
         rows = [notes[h.note_id] for h in usable]
         chunk_rows = self.index.manifest.chunks_of([h.note_id for h in usable])
-        cands = ev.candidates(rows, chunk_rows, {h.note_id: h.chunk_ids for h in usable}, per_note=8)
+        cands = ev.candidates(rows, chunk_rows, {h.note_id: h.chunk_ids for h in usable})
         cands = ev.preselect(cands, question)  # embed two dozen sentences, not fifty
         vecs = self._sentence_vectors([c.text for c in cands])
         ev.score(cands, vecs, r.qvec, {h.note_id: h.dense or 0.0 for h in usable})

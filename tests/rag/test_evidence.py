@@ -1,0 +1,35 @@
+"""Evidence selection units: chunk order within a note, and which passages the answer quotes."""
+
+import numpy as np
+
+from rag.evidence import Candidate, select
+from rag.retrieve import _chunk_scores
+
+
+def test_chunks_are_ordered_by_both_retrievers_not_dense_alone():
+    dense = [("a::1", "a", 0.62), ("a::2", "a", 0.60), ("b::1", "b", 0.40), ("c::1", "c", 0.30)]
+    lexical = [("a::2", "a", 12.0), ("b::1", "b", 5.0), ("c::1", "c", 1.0)]
+    s = _chunk_scores(dense, lexical, 1.0, 1.0)
+    # a::1 is the best dense chunk by a hair, but a::2 is also the best lexical one
+    assert s["a::2"] > s["a::1"]
+    # a chunk one retriever missed gets that retriever's floor, not nothing
+    assert s["a::1"] > s["c::1"]
+
+
+def _cand(text, note, chunk, crank, rel, vec, note_rank=0):
+    c = Candidate(text, note, chunk, f"passage of {chunk}", False, note_rank, chunk_rank=crank)
+    c.relevance, c.vec = rel, np.asarray(vec, dtype=np.float32) / np.linalg.norm(vec)
+    return c
+
+
+def test_the_strongest_note_quotes_its_second_best_passage_too():
+    pool = [
+        _cand("Lead sentence of the best passage in note A.", "A", "A::3", 0, 0.80, [1, 0, 0, 0]),
+        _cand("Another sentence of the best passage in note A.", "A", "A::3", 0, 0.78, [1, 0.1, 0, 0]),
+        _cand("A sentence from the second-best passage of note A.", "A", "A::7", 1, 0.62, [0, 0, 1, 0]),
+        _cand("Note B says something relevant here.", "B", "B::0", 0, 0.75, [0, 1, 0, 0], note_rank=1),
+        _cand("Note C says something else relevant.", "C", "C::0", 0, 0.74, [0, 0, 0, 1], note_rank=2),
+    ]
+    chosen = select(pool, k=4)
+    assert {c.chunk_id for c in chosen if c.note_id == "A"} == {"A::3", "A::7"}
+    assert {c.note_id for c in chosen} == {"A", "B", "C"}  # coverage of notes kept
