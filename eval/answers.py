@@ -158,9 +158,9 @@ def ensure_index(qa: QASet, index: Path, settings: Settings | None = None,
 
 
 def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = None, limit: int | None = None,
-                    progress: Callable[[int, int], None] | None = None) -> Report:
+                    progress: Callable[[int, int], None] | None = None, offset: int = 0) -> Report:
     rep = Report(qa.name)
-    questions = qa.questions[:limit] if limit else qa.questions
+    questions = qa.questions[offset:offset + limit] if limit else qa.questions[offset:]
     unanswerable = (unanswerable or [])[:limit] if limit else (unanswerable or [])
     total = len(questions) + len(unanswerable)
     for warm in questions[:2]:

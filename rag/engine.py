@@ -246,6 +246,7 @@ class Engine:
             "store": self.index.describe_store(), "best_similarity": r.best_dense,
             "answerability": round(answer_check.score, 4) if answer_check else None,
             "answerability_parts": {"best": answer_check.best, "coverage": round(answer_check.coverage, 4),
+                                    "focus": round(answer_check.focus, 4),
                                     "absent": round(answer_check.absent, 4)} if answer_check else None,
             "abstain_below": self.settings.synthesis.abstain_below,
             "retrieved": [{"id": h.note_id, "score": round(h.score, 5), "dense": h.dense, "lexical": h.lexical}

@@ -47,6 +47,7 @@ class Retrieval:
     timings_ms: dict[str, float]
     best_dense: float | None  # best cosine among all dense hits (abstention evidence)
     top_chunks: list[str] = field(default_factory=list)  # the best dense chunk ids, best first
+    lexical_top_chunks: list[str] = field(default_factory=list)  # the best BM25 chunk ids, best first
 
 
 def _zscores(best: dict[str, float]) -> dict:
@@ -148,21 +149,25 @@ class Retriever:
         t["fuse"] = (time.perf_counter() - t1) * 1000
         t["total"] = (time.perf_counter() - t0) * 1000
         best_dense = max(d_best.values()) if d_best else None
-        return Retrieval(query, ranked[:k], qvec, t, best_dense, [h[0] for h in dense_hits[:5]])
+        return Retrieval(query, ranked[:k], qvec, t, best_dense, [h[0] for h in dense_hits[:10]],
+                         [h[0] for h in lex_hits[:10]])
 
 
 @dataclass
 class Answerability:
     """Whether the index can answer a question at all, from evidence a bi-encoder and BM25 give:
 
-    ``score = best cosine × (0.5 + 0.5 × coverage) × (1 − absent)``, where ``coverage`` is the share of the
-    question's IDF-weighted terms found in the best dense chunks and ``absent`` the share of its IDF mass
-    in terms the corpus has never seen. Calibrated with `inquire eval answers` (see README)."""
+    ``score = best cosine × (0.4 + 0.6 × √(coverage × focus)) × (1 − absent)``, where ``coverage`` is the
+    share of the question's IDF-weighted terms found in the five best dense chunks taken together, ``focus``
+    the largest share found in any single one of the ten best dense and ten best BM25 chunks (an answer
+    lives in one passage, not in words scattered over several), and ``absent`` the share of its IDF mass in
+    terms the corpus has never seen. Calibrated with `inquire eval answers` (see README)."""
 
     score: float
     best: float
     coverage: float
     absent: float
+    focus: float = 1.0
 
 
 def spelling_variants(stem: str) -> list[str]:
@@ -178,7 +183,7 @@ def spelling_variants(stem: str) -> list[str]:
 def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     import math
 
-    from store.lexical import terms
+    from store.lexical import terms, tokenize
 
     best = r.best_dense if r.best_dense is not None else 0.0
     lex = index.lexical()
@@ -191,17 +196,28 @@ def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     from rag.verify import STOPWORDS
 
     q = {w for w in terms(query) if w not in STOPWORDS}  # function words say nothing about coverage
-    seen = set(terms(" ".join(c["text"] for c in index.manifest.chunks(r.top_chunks).values())))
-    total = found = absent = 0.0
+    ids = list(dict.fromkeys(r.top_chunks + r.lexical_top_chunks))
+    texts = index.manifest.chunks(ids)
+    have = [c for c in ids if c in texts]
+    tk = tokenize([texts[c]["text"] for c in have])  # one call for all twenty chunks
+    inv = {v: k for k, v in tk.vocab.items()}
+    chunk_terms = {c: {inv[i] for i in doc} for c, doc in zip(have, tk.ids)}
+    top5: set[str] = set().union(*(chunk_terms[c] for c in r.top_chunks[:5] if c in chunk_terms))
+    weights: dict[str, float] = {}  # question term (its spelling variants) -> IDF
+    absent = 0.0
     for w in q:
         w = next((v for v in spelling_variants(w) if v in bm.vocab_dict), w)  # behaviour ~ behavior
         pos = bm.vocab_dict.get(w)
         df = int(indptr[pos + 1] - indptr[pos]) if pos is not None and pos + 1 < len(indptr) else 0
-        idf = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
-        total += idf
-        found += idf if any(v in seen for v in spelling_variants(w)) else 0.0
-        absent += idf if df == 0 else 0.0
+        weights[w] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+        absent += weights[w] if df == 0 else 0.0
+    total = sum(weights.values())
     if total == 0:
         return Answerability(best, best, 1.0, 0.0)
-    cov, ab = found / total, absent / total
-    return Answerability(best * (0.5 + 0.5 * cov) * (1 - ab), best, cov, ab)
+
+    def share(seen: set[str]) -> float:
+        return sum(idf for w, idf in weights.items() if any(v in seen for v in spelling_variants(w))) / total
+
+    cov, ab = share(top5), absent / total
+    focus = max((share(t) for t in chunk_terms.values()), default=0.0)
+    return Answerability(best * (0.4 + 0.6 * math.sqrt(cov * focus)) * (1 - ab), best, cov, ab, focus)

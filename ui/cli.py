@@ -350,6 +350,8 @@ def eval_answers(
     dataset: Annotated[list[Path], typer.Option(help="A COVID-QA or PubMedQA folder (repeatable)")],
     index_root: Annotated[Optional[Path], typer.Option("--index-root", help="Where the per-dataset indexes live")] = None,
     limit: Annotated[Optional[int], typer.Option(help="Only the first N questions of each set")] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Skip the first N questions of each set (to check a threshold "
+                                        "on questions it was not set on)")] = 0,
     unanswerable: Annotated[int, typer.Option(help="How many of the other set's questions to ask as unanswerable")] = 100,
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object per dataset on stdout")] = False,
 ):
@@ -369,7 +371,7 @@ def eval_answers(
         with _progress() as p:
             eng = ensure_index(qa, root / qa.index_name, settings=_settings(None), progress=_Bar(p))
             task = p.add_task(f"answering {qa.name}", total=None)
-            rep = run_answer_eval(qa, eng, others[:unanswerable], limit=limit,
+            rep = run_answer_eval(qa, eng, others[offset:offset + unanswerable], limit=limit, offset=offset,
                                   progress=lambda d, t: p.update(task, completed=d, total=t))
         row = rep.summary()
         row["abstain_below"] = eng.settings.synthesis.abstain_below

@@ -120,3 +120,16 @@ def test_contract_rejects_sources_that_are_not_the_cited_notes():
         InquiringLine(question="q", framing="f", takeaway="t",
                       paragraphs=[Paragraph(sentences=[Sentence(text="a.", cites=["n1"])])],
                       sources=[Source(id="n2", title="x", summary="y")])
+
+
+def test_answerability_wants_the_question_answered_in_one_passage(demo_engine):
+    from rag.retrieve import answerability
+
+    def check(q):
+        return answerability(demo_engine.index, q, demo_engine.retrieve(q, k=6))
+
+    on_topic = check("Does training on human approval make models tell people what they want to hear?")
+    # words from two unrelated notes: each is in the corpus, but no passage holds them together
+    scattered = check("Does sourdough hydration change Claude 3 Opus persuasion of debate judges?")
+    assert on_topic.focus > scattered.focus
+    assert on_topic.score >= demo_engine.settings.synthesis.abstain_below > scattered.score
