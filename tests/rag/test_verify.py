@@ -111,3 +111,46 @@ def test_calibrate_threshold_on_toy_scores():
     assert 0.3 < t < 0.6
     with pytest.raises(ValueError):
         calibrate_threshold([], [0.1])
+
+
+CALIB = ["RLHF post-training made GPT-4 markedly less calibrated than its base model.",
+         "Self-correction without external feedback did not improve accuracy on reasoning benchmarks.",
+         "Larger models were more sycophantic, and instruction tuning increased sycophancy further.",
+         "Models that were told they were unmonitored complied more often with harmful requests."]
+
+
+@pytest.mark.parametrize("claim,word", [
+    ("RLHF made GPT-4 better calibrated than its base model.", "calibr"),
+    ("Self-correction without external feedback improved accuracy on reasoning benchmarks.", "improv"),
+    ("Larger models were less sycophantic.", "sycophant"),
+    ("Models told they were unmonitored complied less often with harmful requests.", "compli"),
+])
+def test_reversed_claims_are_caught(claim, word):
+    from rag.verify import reversal
+
+    assert reversal(claim, CALIB) == word
+
+
+@pytest.mark.parametrize("claim", [
+    "RLHF post-training made GPT-4 less calibrated than the base model.",
+    "Without external feedback, self-correction did not improve reasoning accuracy.",
+    "Self-correction doesn't improve accuracy on reasoning benchmarks without external feedback.",
+    "Bigger models were more sycophantic, and sycophancy rose further with instruction tuning.",
+    "Models complied more often with harmful requests when told they were unmonitored.",
+    "The moon is made of cheese.",  # unrelated: left to the support score
+])
+def test_faithful_restatements_are_not_called_reversals(claim):
+    from rag.verify import reversal
+
+    assert reversal(claim, CALIB) is None
+
+
+def test_verify_drops_a_reversed_claim_however_similar_it_looks(emb):
+    claim = "RLHF made GPT-4 better calibrated than its base model."
+    d = Draft(framing="This explores x.", paragraphs=[Paragraph(sentences=[
+        Sentence(text=claim, cites=["calib"]), Sentence(text=CALIB[0], cites=["calib"])])],
+        takeaway="t.", takeaway_cites=[])
+    assert support_score(claim, CALIB[:1], emb) >= THRESHOLD  # the score alone would keep it
+    out = verify(d, {"calib": CALIB[:1]}, emb, THRESHOLD)
+    assert [s.text for p in out.paragraphs for s in p.sentences] == [CALIB[0]]
+    assert out.dropped[0]["reason"] == "contradicts the cited evidence (reversed on 'calibr')"
