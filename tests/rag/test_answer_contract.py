@@ -132,4 +132,4 @@ def test_answerability_wants_the_question_answered_in_one_passage(demo_engine):
     # words from two unrelated notes: each is in the corpus, but no passage holds them together
     scattered = check("Does sourdough hydration change Claude 3 Opus persuasion of debate judges?")
     assert on_topic.focus > scattered.focus
-    assert on_topic.score >= demo_engine.settings.synthesis.abstain_below > scattered.score
+    assert on_topic.score >= demo_engine.abstain_below > scattered.score
