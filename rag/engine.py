@@ -187,7 +187,7 @@ class Engine:
             return prep
         # usable notes: relevant in their own right (dense similarity near the best one)
         best = r.best_dense if r.best_dense is not None else -1.0
-        usable = [h for h in hits if (h.dense or -1) >= best - 0.15] or hits[:1]
+        usable = [h for i, h in enumerate(hits) if i < 2 or (h.dense or -1) >= best - 0.15]
         t1 = time.perf_counter()
         rows = [notes[h.note_id] for h in usable]
         chunk_rows = self.index.manifest.chunks_of([h.note_id for h in usable])

@@ -161,21 +161,28 @@ def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int =
     if not pool:
         return []
     top = max(c.relevance for c in pool)
-    pool = [c for c in pool if c.relevance >= top - margin]  # nothing far below the best evidence
+    # the note retrieval ranked first (dense and BM25 together: the surest signal there is) always
+    # speaks; other evidence far below the best is left out
+    first = min(c.note_rank for c in pool)
+    lead_note = max((c for c in pool if c.note_rank == first), key=lambda c: (not c.dangling, c.relevance))
+    pool = [c for c in pool if c.relevance >= top - margin or c is lead_note]
     chosen: list[Candidate] = []
     used: dict[str, int] = {}
     # coverage first: the best sentence of each of the strongest notes
-    best_per_note: dict[str, Candidate] = {}
+    best_per_note: dict[str, Candidate] = {lead_note.note_id: lead_note}
     for c in sorted(pool, key=lambda c: (c.dangling, -c.relevance)):
         best_per_note.setdefault(c.note_id, c)
-    for c in sorted(best_per_note.values(), key=lambda c: -c.relevance)[:min_notes]:
+    cover = sorted(best_per_note.values(), key=lambda c: -c.relevance)[:min_notes]
+    if lead_note not in cover:
+        cover = cover[:min_notes - 1] + [lead_note]
+    for c in cover:
         chosen.append(c)
         used[c.note_id] = 1
     # a long note's answer is often in its second-best-matching passage (COVID-QA: the answer's chunk is
     # first in its paper for 60% of questions, in the first two for 77%), so the strongest note also
     # contributes its best sentence from another of its two best passages
     if chosen:
-        lead = chosen[0]
+        lead = lead_note
         other = [c for c in pool if c.note_id == lead.note_id and c.chunk_rank in (0, 1)
                  and c.chunk_id != lead.chunk_id and not c.dangling]
         if other:

@@ -284,6 +284,8 @@ def sidebar(eng: Engine | None, index_dir: Path | None = None) -> tuple[Filters,
                           help="How many notes retrieval hands to the synthesizer.")
             st.text_input("Synthesizer", value=str(eng.settings.synthesis.synthesizer), disabled=True,
                           key="synth_ro")
+            st.caption(f"Abstains below answerability {s['abstain_below']} ({s['abstain_below_source']}; "
+                       "`inquire calibrate` sets it from your own questions).")
 
         st.subheader("Add notes")
         folder = st.text_input("Folder path", key="ingest_path", placeholder="e.g. examples/notes")
