@@ -237,7 +237,9 @@ class Engine:
         cache = self._sent_cache
         todo = [t for t in dict.fromkeys(texts) if t not in cache]
         if todo:
-            for t, v in zip(todo, self.embedder.encode(todo)):
+            # small batches: sentences differ in length and a batch is padded to its longest (24 PubMedQA
+            # sentences on one thread: 494 ms in one batch of 32, 350 ms in batches of 8)
+            for t, v in zip(todo, self.embedder.encode(todo, batch_size=8)):
                 cache[t] = v
             while len(cache) > 20000:  # bounded: ~30 MB of vectors at most
                 cache.pop(next(iter(cache)))
