@@ -128,6 +128,8 @@ class Report:
     abstained: int = 0
     unanswerable: int = 0
     unanswerable_abstained: int = 0
+    indirect: int = 0  # answerable questions answered with the "only indirectly" caveat
+    unanswerable_indirect: int = 0  # unanswerable ones answered with it (not abstained, but flagged)
     latencies_ms: list[float] = field(default_factory=list)
     scores_answerable: list[float] = field(default_factory=list)
     scores_unanswerable: list[float] = field(default_factory=list)
@@ -145,6 +147,9 @@ class Report:
             "false_abstention": self.abstained / q,
             "unanswerable_questions": self.unanswerable,
             "abstention_on_unanswerable": (self.unanswerable_abstained / self.unanswerable) if self.unanswerable else None,
+            "flagged_indirect": self.indirect / q,
+            "abstained_or_flagged_on_unanswerable": ((self.unanswerable_abstained + self.unanswerable_indirect)
+                                                     / self.unanswerable) if self.unanswerable else None,
             "latency_ms_p50": pct(0.5), "latency_ms_p95": pct(0.95),
             "problems": self.problems[:20],
         }
@@ -175,6 +180,7 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
         rep.gold_cited += item.gold_doc in ids
         rep.gold_retrieved += item.gold_doc in {r["id"] for r in line.meta.get("retrieved", [])}
         rep.abstained += line.abstained
+        rep.indirect += line.meta.get("support") == "indirect"
         if line.meta.get("answerability") is not None:
             rep.scores_answerable.append(float(line.meta["answerability"]))
         if item.answer:
@@ -191,6 +197,7 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
         line = eng.ask(q)
         rep.unanswerable += 1
         rep.unanswerable_abstained += line.abstained
+        rep.unanswerable_indirect += line.meta.get("support") == "indirect"
         if line.meta.get("answerability") is not None:
             rep.scores_unanswerable.append(float(line.meta["answerability"]))
         probs = format_problems(line)
@@ -223,7 +230,9 @@ def format_table(rows: list[dict]):
     t = Table(title="answers")
     cols = [("dataset", "dataset"), ("questions", "questions"), ("gold cited", "gold_cited"),
             ("span in cited", "span_in_cited_evidence"), ("format+cites ok", "format_and_citations_ok"),
-            ("false abstain", "false_abstention"), ("abstain on unanswerable", "abstention_on_unanswerable"),
+            ("false abstain", "false_abstention"), ("flagged indirect", "flagged_indirect"),
+            ("abstain on unanswerable", "abstention_on_unanswerable"),
+            ("abstain or flag on unanswerable", "abstained_or_flagged_on_unanswerable"),
             ("p50 ms", "latency_ms_p50"), ("p95 ms", "latency_ms_p95")]
     for name, _ in cols:
         t.add_column(name, justify="left" if name == "dataset" else "right")

@@ -24,7 +24,7 @@ from rag import next_lines as nl
 from rag.answer import InquiringLine, Paragraph, Sentence, Source, with_spans
 from rag.retrieve import Answerability, Filters, Retrieval, Retriever, answerability
 from rag.settings import Settings
-from rag.synthesize import Context, Draft, Synthesizer
+from rag.synthesize import INDIRECT, Context, Draft, Synthesizer
 from store.errors import IndexMismatchError, InputError
 from store.index import Index
 
@@ -42,6 +42,7 @@ class Prepared:
     t0: float
     answerability: Answerability | None = None
     neighbours: list[str] = field(default_factory=list)  # retrieved below the cut
+    indirect: bool = False  # answerable, but only just: the answer says the notes bear on it indirectly
 
 
 @dataclass
@@ -185,6 +186,7 @@ class Engine:
         a = prep.answerability
         if not hits or (a.score < self.abstain_below and a.best < s.synthesis.answer_above_similarity):
             return prep
+        prep.indirect = a.score < s.synthesis.indirect_below and a.best < s.synthesis.answer_above_similarity
         # usable notes: relevant in their own right (dense similarity near the best one)
         best = r.best_dense if r.best_dense is not None else -1.0
         usable = [h for i, h in enumerate(hits) if i < 2 or (h.dense or -1) >= best - 0.15]
@@ -198,7 +200,7 @@ class Engine:
         chosen = ev.select(cands, s.synthesis.max_sentences)
         timings["evidence"] = (time.perf_counter() - t1) * 1000
         if chosen:
-            prep.ctx = Context(question, rows, chosen, cands, self._themes(rows))
+            prep.ctx = Context(question, rows, chosen, cands, self._themes(rows), indirect=prep.indirect)
         return prep
 
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> InquiringLine:
@@ -222,13 +224,15 @@ class Engine:
         t1 = time.perf_counter()
         draft = self.synthesizer.synthesize(prep.ctx)
         prep.timings["synthesize"] = (time.perf_counter() - t1) * 1000
+        if prep.indirect and INDIRECT not in draft.framing:  # an LLM's framing gets it too
+            draft.framing = f"{draft.framing.rstrip()} {INDIRECT}"
         t1 = time.perf_counter()
         cited_ids = list(dict.fromkeys(c for p in draft.paragraphs for s_ in p.sentences for c in s_.cites))
         next_lines = self._next_lines(prep.question, prep.retrieval, prep.ctx.themes, cited_ids, prep.notes,
                                       prep.hits, prep.neighbours)
         prep.timings["next_lines"] = (time.perf_counter() - t1) * 1000
         return self._assemble(prep.question, draft, next_lines, prep.timings, prep.t0, prep.retrieval,
-                              answer_check=prep.answerability)
+                              answer_check=prep.answerability, indirect=prep.indirect)
 
     def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
         """Sentence embeddings, remembered in-process: follow-up questions over the same notes reuse them."""
@@ -253,7 +257,8 @@ class Engine:
         return [t for t, _ in counts.most_common(4)]
 
     def _assemble(self, question: str, draft: Draft, next_lines: list[str], timings: dict, t0: float,
-                  r: Retrieval, abstained: bool = False, answer_check: Answerability | None = None) -> InquiringLine:
+                  r: Retrieval, abstained: bool = False, answer_check: Answerability | None = None,
+                  indirect: bool = False) -> InquiringLine:
         paragraphs = with_spans([p for p in draft.paragraphs if p.sentences])
         cited = list(dict.fromkeys(c for p in paragraphs for s_ in p.sentences for c in s_.cites))
         rows = self.index.manifest.notes(cited)
@@ -269,6 +274,7 @@ class Engine:
                                     "focus": round(answer_check.focus, 4),
                                     "absent": round(answer_check.absent, 4)} if answer_check else None,
             "abstain_below": self.abstain_below,
+            "support": "none" if abstained else "indirect" if indirect else "direct",
             "retrieved": [{"id": h.note_id, "score": round(h.score, 5), "dense": h.dense, "lexical": h.lexical}
                           for h in r.hits],
             "timings_ms": {k: round(v, 2) for k, v in timings.items()},

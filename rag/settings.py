@@ -75,6 +75,12 @@ class SynthesisSettings(_Section):
         0.60, ge=-1, le=1, description="Never abstain when the best note is at least this close (cosine): the "
         "question is on topic whatever its wording (small corpora make unseen words look decisive). Costs no "
         "abstention on the calibration sets.")
+    indirect_below: float = Field(
+        0.40, ge=0, le=1, description="Between the abstention threshold and this answerability (and with no note "
+        "as close as answer_above_similarity), the answer is given, but its framing says the notes bear on the "
+        "question only indirectly, and meta.support is \"indirect\". 0.40 flags 2% of PubMedQA and 7% of COVID-QA "
+        "questions on their own indexes, 4 of 40 demo questions, and 31% of COVID-QA questions asked of "
+        "PubMedQA+SciFact (questions that index cannot answer but that pass the threshold).")
     support_threshold: float = Field(
         0.55, ge=0, le=1, description="Least support score (0.5 content-word overlap + 0.5 cosine to the cited "
         "evidence) for an LLM sentence to stay; calibrated on the demo notes with `python -m rag.verify` "

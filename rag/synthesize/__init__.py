@@ -22,6 +22,12 @@ class Context:
     evidence: list[Candidate]  # selected sentences, best first
     pool: list[Candidate]  # every scored candidate (the synthesizer may draw a takeaway from it)
     themes: list[str] = field(default_factory=list)  # the question's themes (tags shared by the notes)
+    indirect: bool = False  # the notes pass the abstention threshold only just: say so (see INDIRECT)
+
+
+# what the framing says when the notes bear on the question only indirectly (Context.indirect)
+INDIRECT = ("The notes bear on this only indirectly: what follows is the closest they come, not an answer "
+            "they settle.")
 
 
 @dataclass

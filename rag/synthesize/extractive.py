@@ -12,7 +12,7 @@ import numpy as np
 
 from rag.answer import Paragraph, Sentence
 from rag.evidence import Candidate
-from rag.synthesize import Context, Draft
+from rag.synthesize import INDIRECT, Context, Draft
 
 # Words that may be lower-cased when a lead-in is put before a sentence that starts with them.
 _LOWERABLE = set("""a an the in on at for from to by with without when while if although though as after before
@@ -49,6 +49,7 @@ def lead_in(lead: tuple[str, str], sentence: str) -> str:
 
 
 DIRECT = ("The most direct evidence is that", "The most direct evidence:")
+NEAREST = ("The nearest finding is that", "The nearest finding:")
 WIDEN = [("What widens the picture is that", "What widens the picture:"),
          ("A second line of evidence shows that", "A second line of evidence:")]
 RELATED = [("A related finding is that", "A related finding:"),
@@ -80,7 +81,9 @@ class ExtractiveSynthesizer:
         clause = question_clause(ctx.question)
         n_notes = len({c.note_id for c in ctx.evidence})
         theme_txt = _join(themes[:3])
-        if theme_txt:
+        if ctx.indirect:
+            framing = f"This explores {clause}. {INDIRECT}"
+        elif theme_txt:
             framing = (f"This explores {clause}, reading it through what the notes record on {theme_txt}: "
                        f"which findings bear on it directly, and what follows when they are taken together.")
         else:
@@ -98,10 +101,11 @@ class ExtractiveSynthesizer:
         p1: list[Sentence] = []
         focus = themes[0] if themes else None
         if focus:
-            p1.append(Sentence(text=f"This reads the question as being about {focus}, and the most direct "
+            nearest = "the nearest" if ctx.indirect else "the most direct"
+            p1.append(Sentence(text=f"This reads the question as being about {focus}, and {nearest} "
                                     f"evidence comes from one finding.", cites=[]))
         for i, c in enumerate(groups[top]):
-            text = lead_in(DIRECT, c.text) if i == 0 and not focus else c.text
+            text = lead_in(NEAREST if ctx.indirect else DIRECT, c.text) if i == 0 and not focus else c.text
             p1.append(Sentence(text=text, cites=[c.note_id], quote=c.passage, page=c.page))
         paragraphs.append(Paragraph(sentences=p1))
         # later paragraphs: one or two notes each, with connectives that say how they relate

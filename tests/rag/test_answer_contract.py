@@ -133,3 +133,23 @@ def test_answerability_wants_the_question_answered_in_one_passage(demo_engine):
     scattered = check("Does sourdough hydration change Claude 3 Opus persuasion of debate judges?")
     assert on_topic.focus > scattered.focus
     assert on_topic.score >= demo_engine.abstain_below > scattered.score
+
+
+def test_an_answer_the_notes_only_just_support_says_so(demo_engine):
+    from rag import Engine, Settings
+    from rag.synthesize import INDIRECT
+
+    q = "Do bigger, more capable models become safer or more worrying?"  # best cosine well under 0.6
+
+    def ask(**synthesis):
+        s = Settings(synthesis={"abstain_below": 0.0, **synthesis})
+        eng = Engine.open(demo_engine.settings.index, settings=s)
+        eng._embedder = demo_engine.embedder
+        return eng.ask(q)
+
+    flagged = ask(indirect_below=1.0)
+    assert not flagged.abstained and flagged.meta["support"] == "indirect"
+    assert INDIRECT in flagged.framing and "most direct" not in render(flagged, "text")
+    plain = ask(indirect_below=0.0)
+    assert plain.meta["support"] == "direct" and INDIRECT not in plain.framing
+    assert demo_engine.ask("How long should sourdough bread proof before baking?").meta["support"] == "none"
