@@ -20,6 +20,19 @@ _DANGLING = re.compile(r"^(it|this|that|these|those|they|such|together|both|here
 _FINDING = re.compile(r"\d|%|\b(found|finds|showed|shows|increas\w*|decreas\w*|reduc\w*|rais\w*|doubl\w*|"
                       r"more|less|fewer|higher|lower|than|rose|fell|drop\w*|grew|outperform\w*)\b", re.I)
 _SKIP_HEADINGS = {"related", "see also", "links", "references", "backlinks"}
+# structured-abstract labels ("RESULTS: …", "METHODS: …"): the label is dropped from the quoted sentence, and
+# set-up sections (background, methods, objectives) weigh less than results, for the same reason as _FINDING
+_LABEL = re.compile(r"^([A-Z][A-Z ]{2,40}):\s+(?=\S)")
+_SETUP = re.compile(r"background|method|material|objective|purpose|design|setting|introduction|measure|patient|"
+                    r"participant|\baims?\b|intervention|subject|context", re.I)
+_RESULT = re.compile(r"result|finding|conclusion|interpretation|discussion", re.I)
+
+
+def section_kind(label: str) -> str:
+    """"result", "setup" or "" for a section label or heading."""
+    if _RESULT.search(label):
+        return "result"
+    return "setup" if _SETUP.search(label) else ""
 
 
 def split_sentences(text: str) -> list[str]:
@@ -48,6 +61,8 @@ class Candidate:
     chunk_rank: int = -1  # how well its chunk matched the question within its note (0 best; -1 summary)
     linked: bool = False  # the sentence leans on [[links]] to other notes
     dangling: bool = False  # starts with a pronoun or connective that needs context
+    section: str = ""  # "result" or "setup" by its structured-abstract label or chunk heading
+    labelled: bool = False  # the section comes from the sentence's own label ("METHODS: …")
 
 
 def _usable(sentence: str) -> bool:
@@ -88,16 +103,23 @@ def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_o
             if ch["heading"].strip().lower() in _SKIP_HEADINGS or ch["heading"] == "Summary":
                 continue
             passage = strip_wikilinks(ch["passage"])
+            kind, labelled = section_kind(ch["heading"] or ""), False
             taken = 0
             for j, raw in enumerate(split_sentences(ch["passage"])):
                 s = strip_wikilinks(raw)
+                m = _LABEL.match(s)
+                if m and section_kind(m.group(1)):  # a label opens a section that runs until the next one
+                    # ("RLHF: …" is not a label: only section names are)
+                    kind, labelled = section_kind(m.group(1)), True
+                    s = s[m.end():]
                 key = s.lower()
                 if _usable(s) and key not in seen and taken < per_chunk:
                     seen.add(key)
                     taken += 1
                     mine.append(Candidate(s, nid, cid, passage, False, rank,
                                           position=1000 + 100 * int(ch["ord"]) + j, linked=bool(WIKILINK.search(raw)),
-                                          page=ch.get("page"), best_chunk=cid == best_chunk, chunk_rank=crank))
+                                          page=ch.get("page"), best_chunk=cid == best_chunk, chunk_rank=crank,
+                                          section=kind, labelled=labelled))
         for c in mine:
             c.dangling = bool(_DANGLING.match(c.text))
         out += mine[:per_note]
@@ -115,8 +137,8 @@ def preselect(cands: list[Candidate], question: str, keep: int = 24, per_note: i
         w = content_words(c.text)
         overlap = len(q & w) / (len(q) or 1)
         return overlap + (0.15 if c.from_summary else 0.0) + (0.1 if _FINDING.search(c.text) else 0.0) \
-            + (0.1 if c.best_chunk else 0.0) \
-            - 0.04 * c.note_rank \
+            + (0.1 if c.best_chunk else 0.0) + (0.05 if c.section == "result" else 0.0) \
+            - (0.1 if c.section == "setup" else 0.0) - 0.04 * c.note_rank \
             - (0.1 if c.dangling else 0.0) - (0.1 if c.linked else 0.0)
 
     ranked = sorted(cands, key=cheap, reverse=True)
@@ -149,7 +171,8 @@ def score(cands: list[Candidate], vecs: np.ndarray, qvec: np.ndarray, note_sims:
         c.vec = v
         c.relevance = (0.65 * float(s) + 0.35 * note_sims.get(c.note_id, float(s))
                        + (0.03 if c.from_summary else 0.0) + (0.03 if _FINDING.search(c.text) else 0.0)
-                       + (0.03 if c.best_chunk else 0.0)
+                       + (0.03 if c.best_chunk else 0.0) + (0.03 if c.section == "result" else 0.0)
+                       - (0.04 if c.section == "setup" else 0.0)
                        - (0.08 if c.linked else 0.0) - (0.06 if c.dangling else 0.0))
 
 
@@ -158,6 +181,10 @@ def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int =
     """MMR: relevance against redundancy, at most ``per_note_cap`` sentences a note, near-duplicates
     dropped, and the first picks spread over the ``min_notes`` most relevant notes."""
     pool = [c for c in cands if c.vec is not None]
+    # a labelled set-up sentence ("OBJECTIVE: To assess whether …") restates the question rather than
+    # answering it: it is quoted only when its note offers nothing else
+    told = {c.note_id for c in pool if not (c.labelled and c.section == "setup")}
+    pool = [c for c in pool if not (c.labelled and c.section == "setup") or c.note_id not in told]
     if not pool:
         return []
     top = max(c.relevance for c in pool)

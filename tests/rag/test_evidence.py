@@ -33,3 +33,36 @@ def test_the_strongest_note_quotes_its_second_best_passage_too():
     chosen = select(pool, k=4)
     assert {c.chunk_id for c in chosen if c.note_id == "A"} == {"A::3", "A::7"}
     assert {c.note_id for c in chosen} == {"A", "B", "C"}  # coverage of notes kept
+
+
+def test_structured_abstract_labels_are_dropped_and_set_up_sections_not_quoted():
+    from rag.evidence import candidates
+
+    note = {"id": "n", "title": "Does X predict Y?", "summary": ""}
+    passage = ("OBJECTIVE: To assess whether the X sign predicts Y in fractures of the neck. "
+               "METHODS: Forty patients with neck fractures were followed for two years after surgery. "
+               "The following variables were recorded for every patient at each visit. "
+               "RESULTS: The X sign was observed in 12 cases, of which none developed Y at all. "
+               "Differences between patients with and without the sign were significant (P=.03).")
+    chunk = {"id": "n::0", "passage": passage, "heading": "", "ord": 0}
+    cands = candidates([note], {"n": [chunk]}, {"n": ["n::0"]})
+    by_text = {c.text: c for c in cands}
+    assert "To assess whether the X sign predicts Y in fractures of the neck." in by_text  # label gone
+    assert not any(t.startswith(("OBJECTIVE", "METHODS", "RESULTS")) for t in by_text)
+    kinds = [c.section for c in cands]
+    assert kinds == ["setup", "setup", "setup", "result", "result"]  # a label runs until the next one
+    # the objective restates the question best, but the answer quotes what was found
+    for i, c in enumerate(cands):
+        c.relevance = 0.9 - 0.05 * i
+        c.vec = np.eye(8, dtype=np.float32)[i]
+    chosen = select(cands, k=3, min_notes=1)
+    assert chosen and all(c.section == "result" for c in chosen)
+
+
+def test_an_acronym_before_a_colon_is_not_a_section_label():
+    from rag.evidence import candidates
+
+    note = {"id": "n", "title": "t", "summary": ""}
+    passage = "RLHF: models trained this way agreed with users far more often than base models did."
+    cands = candidates([note], {"n": [{"id": "n::0", "passage": passage, "heading": "", "ord": 0}]}, {"n": ["n::0"]})
+    assert [c.text for c in cands] == [passage] and cands[0].section == ""
