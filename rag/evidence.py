@@ -235,8 +235,6 @@ def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int =
 
 
 def in_reading_order(chosen: list[Candidate]) -> list[Candidate]:
-    """Notes in order of their best sentence; within a note, sentences in the order the note has them."""
-    first: dict[str, int] = {}
-    for i, c in enumerate(chosen):
-        first.setdefault(c.note_id, i)
-    return sorted(chosen, key=lambda c: (first[c.note_id], c.position))
+    """Notes in the order retrieval ranked them (dense and BM25 fused: a surer guide to which note answers
+    than any one sentence's similarity); within a note, sentences in the order the note has them."""
+    return sorted(chosen, key=lambda c: (c.note_rank, c.note_id, c.position))

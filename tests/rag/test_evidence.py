@@ -66,3 +66,14 @@ def test_an_acronym_before_a_colon_is_not_a_section_label():
     passage = "RLHF: models trained this way agreed with users far more often than base models did."
     cands = candidates([note], {"n": [{"id": "n::0", "passage": passage, "heading": "", "ord": 0}]}, {"n": ["n::0"]})
     assert [c.text for c in cands] == [passage] and cands[0].section == ""
+
+
+def test_the_reading_follows_the_retrieval_rank_of_notes():
+    from rag.evidence import in_reading_order
+
+    a2 = _cand("Later sentence of the top note.", "A", "A::1", 0, 0.40, [1, 0, 0, 0])
+    a2.position = 5
+    a1 = _cand("Earlier sentence of the top note.", "A", "A::0", 0, 0.45, [0, 1, 0, 0])
+    b = _cand("A sentence that matches the question better, from note B.", "B", "B::0", 0, 0.60, [0, 0, 1, 0],
+              note_rank=1)
+    assert [c.text for c in in_reading_order([b, a2, a1])] == [a1.text, a2.text, b.text]
