@@ -65,8 +65,12 @@ class ChromaStore:
         enough that the best chunk went missing in some processes and not others: 2 of 200 COVID-QA
         questions changed answerability between two runs. At 400 three runs agreed exactly. Collections made
         before this are widened once (ef_search is mutable)."""
+        import warnings
+
         try:
-            hnsw = (self.col.configuration or {}).get("hnsw") or {}
+            with warnings.catch_warnings():  # chromadb 1.x warns that a collection without an embedding
+                warnings.simplefilter("ignore", DeprecationWarning)  # function has a "legacy" config
+                hnsw = (self.col.configuration or {}).get("hnsw") or {}
             if int(hnsw.get("ef_search") or 0) < EF_SEARCH:
                 self.col.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
         except Exception:  # noqa: BLE001 - an older server without mutable configuration keeps its default
