@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from rag.retrieve import answerability
+from rag.retrieve import answerability, refuses
 from store.errors import InputError
 
 # Questions no research knowledge base is about: the stand-in when no unanswerable file is given.
@@ -94,16 +94,16 @@ def choose(pos: Sequence[tuple[float, float]], neg: Sequence[tuple[float, float]
     refuses at most ``max_false`` of ``pos`` (``top``) also refuses the most of ``neg``; every threshold between
     the highest ``neg`` score under ``top`` and ``top`` refuses the same, and the middle of that range is taken
     for a margin on both sides."""
-    eligible = sorted(s for s, b in pos if b < never_below_best)
+    eligible = sorted(s for s, b in pos if refuses(s, b, float("inf"), never_below_best))  # refusable at all
     k = int(max_false * len(pos) + 1e-9)  # answerable questions that may be refused
     top = eligible[k] if len(eligible) > k else 1.0
-    lo = max((s for s, b in neg if s < top and b < never_below_best), default=0.0)
+    lo = max((s for s, b in neg if refuses(s, b, top, never_below_best)), default=0.0)
     t = round((lo + top) / 2, 4)
     return min(max(t, lo + 1e-4), top)
 
 
 def refused(xs: Sequence[tuple[float, float]], t: float, never_below_best: float) -> list[bool]:
-    return [s < t and b < never_below_best for s, b in xs]
+    return [refuses(s, b, t, never_below_best) for s, b in xs]
 
 
 def calibrate(engine, answerable: Sequence[str], unanswerable: Sequence[str] | None = None, max_false: float = 0.05,

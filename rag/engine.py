@@ -142,12 +142,13 @@ class Engine:
 
     def status(self) -> dict:
         m = self.index.manifest
+        threshold, source = self.threshold_source()
         return {
             "index": str(self.index.root), "store": self.index.vectors.describe(), "notes": m.count_notes(),
             "chunks": m.count_chunks(), "vectors": self.index.vectors.count(), "embedder": m.get("embedder"),
             "chunking": m.get("chunking"), "vector_hash": m.get("vector_hash"), "last_ingest": m.get("last_ingest"),
             "interrupted": bool(m.get("dirty", False)), "skipped": m.skipped(),
-            "abstain_below": self.threshold_source()[0], "abstain_below_source": self.threshold_source()[1],
+            "abstain_below": threshold, "abstain_below_source": source,
             "calibration": m.get("calibration"),
         }
 
@@ -183,10 +184,10 @@ class Engine:
         t1 = time.perf_counter()
         prep.answerability = answerability(self.index, question, r)
         timings["answerability"] = (time.perf_counter() - t1) * 1000
-        a = prep.answerability
-        if not hits or (a.score < self.abstain_below and a.best < s.synthesis.answer_above_similarity):
+        a, above = prep.answerability, s.synthesis.answer_above_similarity
+        if not hits or a.under(self.abstain_below, above):
             return prep
-        prep.indirect = a.score < s.synthesis.indirect_below and a.best < s.synthesis.answer_above_similarity
+        prep.indirect = a.under(s.synthesis.indirect_below, above)
         # usable notes: relevant in their own right (dense similarity near the best one)
         best = r.best_dense if r.best_dense is not None else -1.0
         usable = [h for i, h in enumerate(hits) if i < 2 or (h.dense or -1) >= best - 0.15]

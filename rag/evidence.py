@@ -64,6 +64,10 @@ class Candidate:
     section: str = ""  # "result" or "setup" by its structured-abstract label or chunk heading
     labelled: bool = False  # the section comes from the sentence's own label ("METHODS: …")
 
+    @property
+    def labelled_setup(self) -> bool:
+        return self.labelled and self.section == "setup"
+
 
 def _usable(sentence: str) -> bool:
     words = sentence.split()
@@ -183,8 +187,8 @@ def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int =
     pool = [c for c in cands if c.vec is not None]
     # a labelled set-up sentence ("OBJECTIVE: To assess whether …") restates the question rather than
     # answering it: it is quoted only when its note offers nothing else
-    told = {c.note_id for c in pool if not (c.labelled and c.section == "setup")}
-    pool = [c for c in pool if not (c.labelled and c.section == "setup") or c.note_id not in told]
+    told = {c.note_id for c in pool if not c.labelled_setup}
+    pool = [c for c in pool if not c.labelled_setup or c.note_id not in told]
     if not pool:
         return []
     top = max(c.relevance for c in pool)
@@ -208,14 +212,11 @@ def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int =
     # a long note's answer is often in its second-best-matching passage (COVID-QA: the answer's chunk is
     # first in its paper for 60% of questions, in the first two for 77%), so the strongest note also
     # contributes its best sentence from another of its two best passages
-    if chosen:
-        lead = lead_note
-        other = [c for c in pool if c.note_id == lead.note_id and c.chunk_rank in (0, 1)
-                 and c.chunk_id != lead.chunk_id and not c.dangling]
-        if other:
-            c = max(other, key=lambda c: c.relevance)
-            chosen.append(c)
-            used[lead.note_id] += 1
+    other = [c for c in pool if c.note_id == lead_note.note_id and c.chunk_rank in (0, 1)
+             and c.chunk_id != lead_note.chunk_id and not c.dangling]
+    if other:
+        chosen.append(max(other, key=lambda c: c.relevance))
+        used[lead_note.note_id] += 1
     while len(chosen) < k:
         best, best_val = None, -1e9
         for c in pool:

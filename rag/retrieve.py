@@ -169,6 +169,16 @@ class Answerability:
     absent: float
     focus: float = 1.0
 
+    def under(self, threshold: float, answer_above: float) -> bool:
+        return refuses(self.score, self.best, threshold, answer_above)
+
+
+def refuses(score: float, best: float, threshold: float, answer_above: float) -> bool:
+    """The abstention rule (and the "indirect" one, with its own threshold): answerability under the
+    threshold, and no note as close as ``answer_above`` cosine, which puts a question on topic whatever its
+    wording. The engine and `inquire calibrate` both decide with this."""
+    return score < threshold and best < answer_above
+
 
 def spelling_variants(stem: str) -> list[str]:
     """A stemmed word and its British/American spellings (behaviour/behavior, optimis/optimiz, analys/analyz)."""
@@ -183,7 +193,7 @@ def spelling_variants(stem: str) -> list[str]:
 def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     import math
 
-    from store.lexical import terms, tokenize
+    from store.lexical import terms, terms_of
 
     best = r.best_dense if r.best_dense is not None else 0.0
     lex = index.lexical()
@@ -199,9 +209,7 @@ def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     ids = list(dict.fromkeys(r.top_chunks + r.lexical_top_chunks))
     texts = index.manifest.chunks(ids)
     have = [c for c in ids if c in texts]
-    tk = tokenize([texts[c]["text"] for c in have])  # one call for all twenty chunks
-    inv = {v: k for k, v in tk.vocab.items()}
-    chunk_terms = {c: {inv[i] for i in doc} for c, doc in zip(have, tk.ids)}
+    chunk_terms = {c: set(t) for c, t in zip(have, terms_of([texts[c]["text"] for c in have]))}
     top5: set[str] = set().union(*(chunk_terms[c] for c in r.top_chunks[:5] if c in chunk_terms))
     weights: dict[str, float] = {}  # question term (its spelling variants) -> IDF
     absent = 0.0

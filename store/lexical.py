@@ -33,11 +33,18 @@ def tokenize(texts: list[str]):
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
 
 
+def terms_of(texts: list[str]) -> list[list[str]]:
+    """The stemmed, stopword-free terms of each text, in order (one tokenizer call for all of them)."""
+    if not texts:
+        return []
+    tk = tokenize(texts)
+    inv = {v: k for k, v in tk.vocab.items()}
+    return [[inv[i] for i in doc] for doc in tk.ids]
+
+
 def terms(text: str) -> list[str]:
     """The stemmed, stopword-free terms of ``text``, in order: what BM25 indexes and searches."""
-    tk = tokenize([text])
-    inv = {v: k for k, v in tk.vocab.items()}
-    return [inv[i] for i in tk.ids[0]] if tk.ids else []
+    return (terms_of([text]) or [[]])[0]
 
 
 class LexicalIndex:
