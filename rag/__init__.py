@@ -11,18 +11,20 @@ from rag.engine import BatchItem, Engine
 from rag.errors import (
     ConfigError,
     IndexBusyError,
+    IndexDamagedError,
     IndexMismatchError,
     IndexMissingError,
     InputError,
     InquireError,
     LLMUnavailableError,
+    StoreUnavailableError,
 )
 from rag.render import render, to_json, to_markdown, to_text
 from rag.retrieve import Filters
 from rag.settings import Settings
 
 __all__ = [
-    "BatchItem", "ConfigError", "Engine", "Filters", "IndexBusyError", "IndexMismatchError", "IndexMissingError",
+    "BatchItem", "ConfigError", "Engine", "Filters", "IndexBusyError", "IndexDamagedError", "IndexMismatchError", "IndexMissingError",
     "InputError", "InquireError", "InquiringLine", "LLMUnavailableError", "Paragraph", "Sentence", "Settings",
-    "Source", "render", "to_json", "to_markdown", "to_text",
+    "Source", "StoreUnavailableError", "render", "to_json", "to_markdown", "to_text",
 ]

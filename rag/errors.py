@@ -3,9 +3,11 @@
 from store.errors import (  # noqa: F401
     ConfigError,
     IndexBusyError,
+    IndexDamagedError,
     IndexMismatchError,
     IndexMissingError,
     InputError,
     InquireError,
     LLMUnavailableError,
+    StoreUnavailableError,
 )

@@ -40,3 +40,12 @@ class LLMUnavailableError(InquireError):
 
 class InputError(InquireError):
     """A question or input file is malformed."""
+
+
+class IndexDamagedError(InquireError):
+    """The index's parts disagree or one is missing or unreadable; the message names the part and the
+    one command that repairs it (usually `inquire ingest PATH --rebuild`)."""
+
+
+class StoreUnavailableError(InquireError):
+    """The vector store (a Chroma server, usually) cannot be reached or failed mid-operation."""
