@@ -133,7 +133,7 @@ def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_o
 def preselect(cands: list[Candidate], question: str, keep: int = 24, per_note: int = 2) -> list[Candidate]:
     """A cheap first cut before any sentence is embedded: content-word overlap with the question, a lift for
     summary and opening sentences, the note's rank; each note keeps its ``per_note`` best so coverage stays."""
-    from rag.verify import content_words
+    from rag.text import content_words
 
     q = content_words(question)
 

@@ -203,7 +203,7 @@ def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     indptr = np.asarray(bm.scores["indptr"])
     n_docs = bm.scores["num_docs"]
 
-    from rag.verify import STOPWORDS
+    from rag.text import STOPWORDS
 
     q = {w for w in terms(query) if w not in STOPWORDS}  # function words say nothing about coverage
     ids = list(dict.fromkeys(r.top_chunks + r.lexical_top_chunks))

@@ -16,39 +16,22 @@ words, or a negation only one of them has: see ``reversal``), which the score ca
 sentences stay only when they are connective framing (their words are the question's, its themes' and
 the vocabulary of connecting findings); an uncited claim is dropped. Every removal is recorded in ``Draft.dropped``.
 
-``calibrate_threshold`` picks the threshold that best separates supported from unsupported pairs
-(balanced accuracy); ``calibration_pairs`` builds such pairs from extractive answers over an index:
-
-    .venv/bin/python -m rag.verify --index /tmp/demo-index --notes examples/notes
+The threshold is calibrated by ``eval.verify_calibration`` (``inquire eval verify``).
 """
 
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from rag.answer import Paragraph, Sentence
+from rag.text import DIGIT, STOPWORDS, content_words, numbers
+from store.stemming import stem as _stem
 
 W_OVERLAP = 0.5
 W_COSINE = 0.5
-
-_WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
-_DIGIT = re.compile(r"\d")
-
-STOPWORDS = frozenset("""
-a about above after again against all also am an and any are as at be because been before being below between
-both but by can could did do does doing down during each either else even ever few for from further had has have
-having he her here hers herself him himself his how however i if in into is it its itself just least less let like
-many may me might more most much must my myself neither no nor not now of off often on once one only or other
-others our ours ourselves out over own per quite rather same several shall she should since so some still such
-than that the their theirs them themselves then there therefore these they this those though through thus to
-too under until up upon us very via was we were what when where whether which while who whom whose why will with
-within without would yet you your yours yourself yourselves
-""".split())
 
 # Words that connect or frame findings without stating one (stemmed at first use).
 CONNECTIVE_WORDS = """
@@ -65,45 +48,6 @@ source sources lens angle turn turns thing things take takeaway away worth follo
 combined combine combining ask asks asking asked really mean means meaning implication implications imply implies
 together overall across each both several many two come comes came set
 """.split()
-
-_local = threading.local()
-
-
-def _stem(word: str) -> str:
-    stemmer = getattr(_local, "stemmer", None)
-    if stemmer is None:  # PyStemmer objects are not thread-safe: one per thread
-        import Stemmer
-
-        stemmer = _local.stemmer = Stemmer.Stemmer("english")
-    return stemmer.stemWord(word)
-
-
-_NUMBER_WORDS = {w: str(i) for i, w in enumerate(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
-    "seventeen eighteen nineteen twenty".split())}
-_NUMBER_WORDS |= {"thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70", "eighty": "80",
-                  "ninety": "90", "hundred": "100", "thousand": "1000", "million": "1000000",
-                  "billion": "1000000000", "twice": "2"}
-_NUMBER_WORDS.pop("one")  # "one" is mostly a pronoun ("one finding", "one another"), not a count
-
-
-def content_words(text: str) -> set[str]:
-    """Stemmed content words of ``text`` (stopwords and one-letter words removed; numbers kept, number
-    words up to twenty and the round ones written as digits, so "three" and "3" match)."""
-    out = set()
-    for w in _WORD.findall(text.lower()):
-        if w in STOPWORDS or (len(w) < 2 and not w.isdigit()):
-            continue
-        if w in _NUMBER_WORDS:
-            out.add(_NUMBER_WORDS[w])
-        else:
-            out.add(w if _DIGIT.search(w) else _stem(w))
-    return out
-
-
-def numbers(words: set[str]) -> set[str]:
-    return {w for w in words if w[:1].isdigit()}
-
 
 # ------------------------------------------------------------------------------ reversed claims
 # Without an NLI model the score above cannot see a claim that reverses its evidence ("RLHF made the model
@@ -187,7 +131,7 @@ def is_connective(text: str, question: str = "", min_share: float = 0.7, topics:
     """True if the sentence only frames or connects: no numbers, and at least ``min_share`` of its
     content words come from the question, the question's themes (``topics``) or the vocabulary of
     connecting findings."""
-    if _DIGIT.search(text):
+    if DIGIT.search(text):
         return False
     words = content_words(text)
     if not words:
@@ -220,7 +164,7 @@ def support_score(sentence: str, evidence_texts: Sequence[str], embedder) -> flo
 
 
 # --------------------------------------------------------------------------- verify a draft
-class _Scorer:
+class Scorer:
     """Scores many sentences against per-note evidence with one encode call."""
 
     def __init__(self, sentences: list[str], evidence_by_note: dict[str, list[str]], embedder) -> None:
@@ -262,7 +206,7 @@ def verify(draft, evidence_by_note: dict[str, list[str]], embedder, threshold: f
     sentences = [s.text for p in draft.paragraphs for s in p.sentences]
     if draft.takeaway_cites:
         sentences.append(draft.takeaway)
-    sc = _Scorer(sentences, evidence_by_note, embedder)
+    sc = Scorer(sentences, evidence_by_note, embedder)
     half = threshold / 2
     paragraphs: list[Paragraph] = []
     for p in draft.paragraphs:
@@ -308,7 +252,7 @@ def verify(draft, evidence_by_note: dict[str, list[str]], embedder, threshold: f
     return draft
 
 
-def _prune_cites(sc: _Scorer, s: Sentence, threshold: float, half: float, dropped: list[dict]) -> list[str]:
+def _prune_cites(sc: Scorer, s: Sentence, threshold: float, half: float, dropped: list[dict]) -> list[str]:
     """Of a supported sentence's cites, keep those that support it alone, or that add content words
     the other cited notes lack and half-support it; always keep the best one."""
     words = content_words(s.text)
@@ -326,153 +270,3 @@ def _prune_cites(sc: _Scorer, s: Sentence, threshold: float, half: float, droppe
             dropped.append({"text": s.text, "cites": [nid], "score": round(per[nid], 4),
                             "reason": "citation unsupported (other citations kept)"})
     return keep
-
-
-# --------------------------------------------------------------------------- calibration
-def balanced_accuracy(pos: Sequence[float], neg: Sequence[float], t: float) -> float:
-    tpr = float(np.mean([p >= t for p in pos])) if len(pos) else 0.0
-    tnr = float(np.mean([n < t for n in neg])) if len(neg) else 0.0
-    return (tpr + tnr) / 2
-
-
-def calibrate_threshold(pos_scores: Sequence[float], neg_scores: Sequence[float]) -> float:
-    """The threshold (a midpoint between observed scores) that maximizes balanced accuracy of
-    ``score >= t`` for supported (pos) against unsupported (neg) pairs. Ties go to the middle of
-    the best run of thresholds."""
-    if not len(pos_scores) or not len(neg_scores):
-        raise ValueError("calibrate_threshold needs both supported and unsupported scores")
-    vals = sorted(set(float(v) for v in [*pos_scores, *neg_scores]))
-    cands = [vals[0] - 1e-6] + [(a + b) / 2 for a, b in zip(vals, vals[1:], strict=False)] + [vals[-1] + 1e-6]
-    accs = [balanced_accuracy(pos_scores, neg_scores, t) for t in cands]
-    best = max(accs)
-    i = accs.index(best)
-    j = i
-    while j + 1 < len(cands) and accs[j + 1] == best:
-        j += 1
-    lo, hi = cands[i], cands[j]
-    # the middle of the run, between the observed scores it separates
-    return float(min(1.0, max(0.0, (lo + hi) / 2)))
-
-
-@dataclass
-class CalibrationPair:
-    sentence: str
-    note_id: str  # the note whose evidence is paired with the sentence
-    evidence: list[str]
-    supported: bool  # True: the sentence's own cited note; False: a retrieved note it does not come from
-    question: str = ""
-
-
-def _strip(text: str, part: str) -> str:
-    return " ".join(" ".join(text.split()).replace(" ".join(part.split()), " ").split())
-
-
-def calibration_pairs(engine, questions: Iterable[str], held_out: bool = False) -> list[CalibrationPair]:
-    """Supported and unsupported (sentence, evidence) pairs from extractive answers.
-
-    Positives: each cited answer sentence with the evidence of its cited note (the passages its
-    sentences were quoted from). Negatives: the same sentence with the evidence of each other note
-    retrieved for the question (cited notes: their quoted passages; retrieved-but-uncited notes: their
-    summary). With ``held_out`` the sentence's own words are cut out of its note's evidence, so a
-    positive must be carried by the rest of the note (a harder stand-in for a paraphrase)."""
-    from rag.engine import Engine
-    from rag.synthesize.extractive import ExtractiveSynthesizer
-
-    s = engine.settings.model_copy(update={"synthesis": engine.settings.synthesis.model_copy(
-        update={"synthesizer": "extractive"})})
-    ex = Engine(s, engine.index, engine.embedder)
-    ex._synth = ExtractiveSynthesizer()
-    pairs: list[CalibrationPair] = []
-    for q in questions:
-        line = ex.ask(q)
-        if line.abstained:
-            continue
-        by_note: dict[str, list[str]] = {}
-        for p in line.paragraphs:
-            for sent in p.sentences:
-                for c in sent.cites:
-                    if sent.quote:
-                        by_note.setdefault(c, [])
-                        if sent.quote not in by_note[c]:
-                            by_note[c].append(sent.quote)
-        retrieved = [r["id"] for r in line.meta.get("retrieved", [])]
-        extra = [r for r in retrieved if r not in by_note]
-        rows = engine.index.manifest.notes(extra) if extra else {}
-        for nid in extra:
-            if nid in rows and rows[nid].get("summary"):
-                by_note[nid] = [rows[nid]["summary"]]
-        for p in line.paragraphs:
-            for sent in p.sentences:
-                if not sent.cites:
-                    continue
-                own = sent.cites[0]
-                ev = by_note.get(own, [])
-                if held_out:
-                    core = _raw_quote(sent.text, sent.quote or "")
-                    ev = [_strip(t, core) for t in ev]
-                pairs.append(CalibrationPair(sent.text, own, ev, True, q))
-                for nid, texts in by_note.items():
-                    if nid not in sent.cites:
-                        pairs.append(CalibrationPair(sent.text, nid, texts, False, q))
-    return pairs
-
-
-def _raw_quote(text: str, passage: str) -> str:
-    """The longest tail of ``text`` (the quoted finding, without its lead-in) found in ``passage``."""
-    flat = " ".join(passage.split()).lower()
-    words = text.split()
-    for i in range(len(words)):
-        tail = " ".join(words[i:])
-        if tail.lower() in flat:
-            return tail
-    return text
-
-
-def score_pairs(pairs: Sequence[CalibrationPair], embedder) -> tuple[list[float], list[float]]:
-    evidence_by_key = {f"{i}": p.evidence for i, p in enumerate(pairs)}
-    sc = _Scorer([p.sentence for p in pairs], evidence_by_key, embedder)
-    pos, neg = [], []
-    for i, p in enumerate(pairs):
-        (pos if p.supported else neg).append(sc.score(p.sentence, [f"{i}"]))
-    return pos, neg
-
-
-def _summary(xs: Sequence[float]) -> str:
-    a = np.asarray(xs)
-    return (f"n={len(a)} mean={a.mean():.3f} p10={np.percentile(a, 10):.3f} p50={np.median(a):.3f} "
-            f"p90={np.percentile(a, 90):.3f} min={a.min():.3f} max={a.max():.3f}")
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    import argparse
-    from pathlib import Path
-
-    from rag.engine import Engine
-
-    ap = argparse.ArgumentParser(description="Calibrate the LLM support threshold on extractive answers.")
-    ap.add_argument("--index", required=True, help="index directory (built from --notes if empty)")
-    ap.add_argument("--notes", default=None, help="notes folder to ingest first")
-    ap.add_argument("--questions", default=None, help="file of questions, one a line (default: examples/questions.txt)")
-    a = ap.parse_args(argv)
-    eng = Engine.open(a.index, create=bool(a.notes))
-    if a.notes:
-        eng.ingest([a.notes])
-    qfile = Path(a.questions) if a.questions else Path(__file__).resolve().parents[1] / "examples" / "questions.txt"
-    questions = [q.strip() for q in qfile.read_text().splitlines() if q.strip()]
-    for held in (False, True):
-        pairs = calibration_pairs(eng, questions, held_out=held)
-        pos, neg = score_pairs(pairs, eng.embedder)
-        t = calibrate_threshold(pos, neg)
-        label = "held-out positives (own sentence cut from its evidence)" if held else "verbatim positives"
-        print(f"== {label}: {len(questions)} questions")
-        print(f"   supported   {_summary(pos)}")
-        print(f"   unsupported {_summary(neg)}")
-        print(f"   threshold {t:.3f}: balanced accuracy {balanced_accuracy(pos, neg, t):.3f} "
-              f"(TPR {np.mean([p >= t for p in pos]):.3f}, TNR {np.mean([n < t for n in neg]):.3f})")
-        for cur in (0.35, 0.4, 0.45, 0.5, 0.55):
-            print(f"   at {cur:.2f}: balanced accuracy {balanced_accuracy(pos, neg, cur):.3f}")
-    eng.close()
-
-
-if __name__ == "__main__":
-    main()

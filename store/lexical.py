@@ -8,29 +8,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
 
-_STEMMER = None
-_STEM_LOCK = threading.Lock()
-
-
-def _stemmer():
-    global _STEMMER
-    with _STEM_LOCK:
-        if _STEMMER is None:
-            import Stemmer
-
-            _STEMMER = Stemmer.Stemmer("english")
-    return _STEMMER
-
+from store.stemming import stemmer
 
 def tokenize(texts: list[str]):
     import bm25s
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False)
 
 
 def terms_of(texts: list[str]) -> list[list[str]]:

@@ -7,14 +7,9 @@ import pytest
 
 from rag.answer import Paragraph, Sentence
 from rag.synthesize import Draft
-from rag.verify import (
-    balanced_accuracy,
-    calibrate_threshold,
-    content_words,
-    is_connective,
-    support_score,
-    verify,
-)
+from eval.verify_calibration import balanced_accuracy, calibrate_threshold
+from rag.text import content_words
+from rag.verify import is_connective, support_score, verify
 
 THRESHOLD = 0.45
 
