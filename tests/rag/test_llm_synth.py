@@ -304,7 +304,7 @@ def test_ollama_reachability_and_missing_model(index_dir, srv):
 
 
 def test_prose_stream_passes_plain_text_and_skips_fences():
-    from rag.synthesize.llm import ProseStream
+    from rag.synthesize.llm_stream import ProseStream
 
     p = ProseStream()
     assert p.feed("Sorry, ") + p.feed("no JSON.") == "Sorry, no JSON."
@@ -348,7 +348,7 @@ def _context(engine, question: str = QUESTION):
 
 # --------------------------------------------------------------------------- parsing and prompts
 def test_extract_json_is_robust():
-    from rag.synthesize.llm import InvalidReply, extract_json, parse_reply
+    from rag.synthesize.llm_reply import InvalidReply, extract_json, parse_reply
 
     assert extract_json('```json\n{"a": 1}\n```') == {"a": 1}
     assert extract_json('Sure, here it is: {"a": [1, 2,], } and some words') == {"a": [1, 2]}
