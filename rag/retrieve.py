@@ -199,9 +199,7 @@ def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     lex = index.lexical()
     if lex is None or lex.retriever is None or not r.top_chunks:
         return Answerability(best, best, 1.0, 0.0)
-    bm = lex.retriever
-    indptr = np.asarray(bm.scores["indptr"])
-    n_docs = bm.scores["num_docs"]
+    n_docs = lex.num_docs
 
     from rag.text import STOPWORDS
 
@@ -214,9 +212,8 @@ def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     weights: dict[str, float] = {}  # question term (its spelling variants) -> IDF
     absent = 0.0
     for w in q:
-        w = next((v for v in spelling_variants(w) if v in bm.vocab_dict), w)  # behaviour ~ behavior
-        pos = bm.vocab_dict.get(w)
-        df = int(indptr[pos + 1] - indptr[pos]) if pos is not None and pos + 1 < len(indptr) else 0
+        w = next((v for v in spelling_variants(w) if lex.has_term(v)), w)  # behaviour ~ behavior
+        df = lex.doc_freq(w)
         weights[w] = math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
         absent += weights[w] if df == 0 else 0.0
     total = sum(weights.values())

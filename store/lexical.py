@@ -79,6 +79,26 @@ class LexicalIndex:
         idx = [i for n in note_ids for i in self._pos.get(n, [])]
         return np.asarray(idx, dtype=np.int64)
 
+    # -- term statistics (what answerability asks of the corpus)
+    @property
+    def num_docs(self) -> int:
+        """Chunks indexed."""
+        return int(self.retriever.scores["num_docs"]) if self.retriever is not None else 0
+
+    def has_term(self, term: str) -> bool:
+        """Whether the stemmed ``term`` occurs in any chunk."""
+        return self.retriever is not None and term in self.retriever.vocab_dict
+
+    def doc_freq(self, term: str) -> int:
+        """How many chunks hold the stemmed ``term`` (0 for a term the corpus never uses)."""
+        if self.retriever is None:
+            return 0
+        pos = self.retriever.vocab_dict.get(term)
+        indptr = self.retriever.scores["indptr"]
+        if pos is None or pos + 1 >= len(indptr):
+            return 0
+        return int(indptr[pos + 1] - indptr[pos])
+
     def search(self, query: str, k: int, note_ids: list[str] | None = None) -> list[tuple[str, str, float]]:
         """(chunk id, note id, score) best first, only positive scores."""
         if self.retriever is None or not self.ids:

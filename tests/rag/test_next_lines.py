@@ -1,0 +1,58 @@
+"""Next lines: a proposal survives only when it is new (not the question, not a title, not a near-duplicate
+of a kept line) and the index can take it up (it retrieves a relevant note the answer did not cite)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.next_lines import Proposal, check
+
+QUESTION = "Do assistants flatter their users?"
+
+
+def unit(*xs):
+    v = np.asarray(xs, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def run(texts, vecs, titles=(), answerable=lambda i: True, want=4):
+    proposals = [Proposal(t, "seed.md") for t in texts]
+    return check(proposals, QUESTION, np.stack(vecs), unit(1, 0, 0), set(titles), answerable, want)
+
+
+def test_a_new_answerable_line_is_kept():
+    assert run(["Does debate with another model correct a flattering answer?"], [unit(0.3, 1, 0)]) == [
+        "Does debate with another model correct a flattering answer?"]
+
+
+def test_the_question_itself_and_its_paraphrase_are_refused():
+    got = run([QUESTION, "Do assistants really flatter their users?"], [unit(1, 0, 0), unit(0.99, 0.05, 0)])
+    assert got == []
+
+
+def test_a_note_title_is_refused_case_aside():
+    got = run(["does debate beat reflection?"], [unit(0, 1, 0)], titles=["Does debate beat reflection?"])
+    assert got == []
+
+
+def test_near_duplicates_of_a_kept_line_are_refused():
+    got = run(["Does flattery grow with model size?", "Does flattery grow with the size of the model?",
+               "Can a reward model be trained to penalise flattery?"],
+              [unit(0.2, 1, 0), unit(0.2, 0.98, 0.05), unit(0.2, 0, 1)])
+    assert got == ["Does flattery grow with model size?", "Can a reward model be trained to penalise flattery?"]
+
+
+def test_a_line_that_retrieves_no_uncited_note_is_refused():
+    got = run(["Does flattery grow with model size?", "Can a reward model be trained to penalise flattery?"],
+              [unit(0.2, 1, 0), unit(0.2, 0, 1)], answerable=lambda i: i == 1)
+    assert got == ["Can a reward model be trained to penalise flattery?"]
+
+
+def test_at_most_want_lines():
+    texts = ["Does flattery grow with model size?", "Can reward models penalise agreement?",
+             "Would debate expose sycophantic answers?", "Is honesty training durable under pressure?",
+             "Do users notice when assistants defer?"]
+    vecs = [unit(*np.eye(8)[i + 1][:8]) for i in range(5)]
+    got = check([Proposal(t, "s") for t in texts], QUESTION, np.stack(vecs), unit(1, 0, 0, 0, 0, 0, 0, 0), set(),
+                lambda i: True, 3)
+    assert got == texts[:3]
