@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -131,8 +130,9 @@ class Report:
     indirect: int = 0  # answerable questions answered with the "only indirectly" caveat
     unanswerable_indirect: int = 0  # unanswerable ones answered with it (not abstained, but flagged)
     latencies_ms: list[float] = field(default_factory=list)
-    scores_answerable: list[float] = field(default_factory=list)
-    scores_unanswerable: list[float] = field(default_factory=list)
+    # (answerability, best cosine) of each question: what the engine's abstention rule reads
+    scores_answerable: list[tuple[float, float]] = field(default_factory=list)
+    scores_unanswerable: list[tuple[float, float]] = field(default_factory=list)
     problems: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict:
@@ -182,7 +182,7 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
         rep.abstained += line.abstained
         rep.indirect += line.meta.get("support") == "indirect"
         if line.meta.get("answerability") is not None:
-            rep.scores_answerable.append(float(line.meta["answerability"]))
+            rep.scores_answerable.append(_scores(line))
         if item.answer:
             rep.span_questions += 1
             rep.span_found += span_in_cited_evidence(line, item.answer)
@@ -199,7 +199,7 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
         rep.unanswerable_abstained += line.abstained
         rep.unanswerable_indirect += line.meta.get("support") == "indirect"
         if line.meta.get("answerability") is not None:
-            rep.scores_unanswerable.append(float(line.meta["answerability"]))
+            rep.scores_unanswerable.append(_scores(line))
         probs = format_problems(line)
         if probs:
             rep.problems.append({"question": q, "problems": probs})
@@ -209,19 +209,23 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
     return rep
 
 
-def suggest_threshold(answerable: list[float], unanswerable: list[float], max_false: float = 0.05) -> dict:
-    """The abstention threshold that abstains on the most unanswerable questions while abstaining on at most
-    ``max_false`` of the answerable ones (scores are each question's answerability, ``meta["answerability"]``)."""
+def _scores(line: InquiringLine) -> tuple[float, float]:
+    return float(line.meta["answerability"]), float(line.meta.get("best_similarity") or 0.0)
+
+
+def suggest_threshold(answerable: list[tuple[float, float]], unanswerable: list[tuple[float, float]],
+                      max_false: float = 0.05, never_below_best: float | None = None) -> dict:
+    """The abstention threshold ``inquire calibrate`` would store for these questions (``rag.calibrate.choose``,
+    the engine's own rule), with what it refuses of each set."""
+    from rag.calibrate import choose, refused
+    from rag.settings import SynthesisSettings
+
     if not answerable or not unanswerable:
         return {}
-    cands = sorted(set(round(x, 3) for x in answerable + unanswerable))
-    best = None
-    for t in cands:
-        false = sum(a < t for a in answerable) / len(answerable)
-        caught = sum(u < t for u in unanswerable) / len(unanswerable)
-        if false <= max_false and (best is None or caught > best["abstention_on_unanswerable"]):
-            best = {"threshold": t, "false_abstention": false, "abstention_on_unanswerable": caught}
-    return best or {}
+    above = SynthesisSettings().answer_above_similarity if never_below_best is None else never_below_best
+    t = choose(answerable, unanswerable, max_false, above)
+    return {"threshold": t, "false_abstention": sum(refused(answerable, t, above)) / len(answerable),
+            "abstention_on_unanswerable": sum(refused(unanswerable, t, above)) / len(unanswerable)}
 
 
 def format_table(rows: list[dict]):
