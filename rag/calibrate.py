@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
-from rag.retrieve import answerability, refuses
+from rag.answerability import answerability, refuses
 from store.errors import InputError
 
 # Questions no research knowledge base is about: the stand-in when no unanswerable file is given.

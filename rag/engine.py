@@ -22,7 +22,8 @@ from ingest.pipeline import Ingestor, IngestReport, Progress
 from rag import evidence as ev
 from rag import next_lines as nl
 from rag.answer import InquiringLine, Paragraph, Sentence, Source, with_spans
-from rag.retrieve import Answerability, Filters, Retrieval, Retriever, answerability
+from rag.answerability import Answerability, answerability
+from rag.retrieve import Filters, Retrieval, Retriever
 from rag.settings import Settings
 from rag.synthesize import INDIRECT, Context, Draft, Synthesizer
 from store.errors import IndexMismatchError, InputError

@@ -66,7 +66,7 @@ class SynthesisSettings(_Section):
         ge=0,
         le=1,
         description="Abstain when the question's answerability (best cosine × (0.4 + 0.6 × √(term coverage × "
-        "focus)) × (1 − share of content terms unknown to the corpus); see rag.retrieve.Answerability) is below "
+        "focus)) × (1 − share of content terms unknown to the corpus); see rag.answerability.Answerability) is below "
         "this. Unset: the value `inquire calibrate` stored for this index, else 0.26, which was set on the first "
         "300 COVID-QA and PubMedQA questions and 40 questions over the demo notes, and checked on the next 200 of "
         "each set (false abstention ≤ 3.5% on both sets, 2 of 40 on the demo notes).",

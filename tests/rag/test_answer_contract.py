@@ -1,7 +1,6 @@
 """The JSON contract and the text format, on answers over the demo notes."""
 
 import json
-import re
 
 import pytest
 
@@ -123,7 +122,7 @@ def test_contract_rejects_sources_that_are_not_the_cited_notes():
 
 
 def test_answerability_wants_the_question_answered_in_one_passage(demo_engine):
-    from rag.retrieve import answerability
+    from rag.answerability import answerability
 
     def check(q):
         return answerability(demo_engine.index, q, demo_engine.retrieve(q, k=6))
