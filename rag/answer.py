@@ -8,7 +8,7 @@ added; none of these is ever removed or renamed.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -24,6 +24,9 @@ class Sentence(BaseModel):
     quote: str | None = Field(None, description="The passage of the first cited note the sentence came from.")
     support: float | None = Field(None, description="Verified support score (LLM synthesizer only).")
     page: int | None = Field(None, description="Page of the quoted passage, for notes read from PDFs.")
+    kind: Literal["finding", "connection"] | None = Field(
+        None, description="finding: states what a cited note found (must cite it and be supported by it); "
+        "connection: relates findings and adds no fact of its own (may cite nothing).")
 
 
 class Paragraph(BaseModel):
