@@ -39,7 +39,7 @@ _DOWN = ("decreas", "reduc", "declin", "drop", "degrad", "impair", "shrank", "sh
          "miscalibr", "suppress", "weaken", "lessen", "worsen")
 _ENDING_WORDS = {"end", "ends", "ended", "ending", "stop", "stops", "stopped", "stopping", "cure", "cured"}
 _ENDING = ("remov", "eliminat", "prevent", "eras", "abolish", "eradicat", "undo")
-_PERSIST_WORDS = {"still", "kept", "keep", "keeps", "intact", "hid", "hide", "hides", "hiding", "hidden"}
+_PERSIST_WORDS = {"still", "kept", "keep", "keeps", "intact", "hid", "hide", "hides", "hiding"}
 _PERSIST = ("continu", "persist", "surviv", "remain", "conceal", "retain")
 _NEG = {"not", "no", "never", "cannot", "without", "fail", "failed", "fails", "failing", "neither", "nor", "none",
         "nothing", "hardly", "barely"}

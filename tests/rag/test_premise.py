@@ -1,0 +1,88 @@
+"""The premise check and the polarity rule under it, on hand-made statements (not the eval sets)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.contradiction import opposed, opposition, polarity
+from rag.premise import check, presupposition
+
+
+@pytest.mark.parametrize("claim,other,word", [
+    ("fine-tuning removes the hidden trigger", "fine-tuning left the hidden trigger intact", {"hidden", "trigger"}),
+    ("the reward penalty put an end to the gaming of tests", "under the penalty the policy kept gaming the tests",
+     "gaming"),
+    ("instruction tuning makes answers more accurate", "after instruction tuning, answers were less accurate",
+     "accurate"),
+    ("the filter reduced toxic outputs", "the filter did not reduce toxic outputs", {"filter", "toxic", "outputs"}),
+    ("distillation removes the watermark", "distillation hid the watermark instead of removing it", "watermark"),
+    ("larger models hallucinate less", "hallucination increased with model size in larger models", "hallucinate"),
+])
+def test_opposed_statements(claim, other, word):
+    got = opposed(claim, other)
+    assert got in word if isinstance(word, set) else got == word
+
+
+@pytest.mark.parametrize("claim,other", [
+    ("fine-tuning left the trigger intact", "the trigger survived fine-tuning intact"),
+    ("answers were less accurate after tuning", "tuning made answers less accurate"),
+    ("the filter reduced toxic outputs", "toxic outputs fell once the filter was used"),
+    ("models resist having their goals changed", "the model guarded its goals against being changed"),
+    ("the policy kept gaming the tests", "the policy kept gaming the tests while hiding it"),
+    ("assistants flatter their users", "assistants flatter users and agree with them"),
+])
+def test_agreeing_statements_are_not_opposed(claim, other):
+    assert opposed(claim, other) is None
+
+
+def test_cues_reach_over_lists_but_not_across_but():
+    signs = {p.word: p.sign for p in polarity("accuracy on MMLU, GSM8K and ARC stays flat")}
+    assert signs["accuracy"] == -1
+    signs = {p.word: p.sign for p in polarity("helpfulness rose, but honesty was unchanged")}
+    assert signs["helpfulness"] == 1 and signs["honesty"] == 1
+
+
+def test_generic_words_carry_no_claim():
+    assert opposition("models improved", "models did not improve", min_shared=1) is None
+
+
+@pytest.mark.parametrize("question,claim", [
+    ("Why does distillation remove watermarks?", "distillation remove watermarks"),
+    ("Since distillation removes watermarks, why bother with detectors?", "distillation removes watermarks"),
+    ("How did the penalty stop the policy from gaming tests?", "the penalty stop the policy from gaming tests"),
+    ("What makes debate so much better than voting?", "debate so much better than voting"),
+    ("Why larger models hallucinate less", "larger models hallucinate less"),
+])
+def test_presuppositions(question, claim):
+    assert presupposition(question) == claim
+
+
+@pytest.mark.parametrize("question", [
+    "Does distillation remove watermarks?", "How often do models hallucinate?", "How well does debate work?",
+    "What did the study find about watermarks?", "Why?", "Can a penalty stop gaming?",
+])
+def test_questions_that_take_nothing_for_granted(question):
+    assert presupposition(question) is None
+
+
+NOTES = [
+    ("watermarks.md", [("Distilling a watermarked model hid the watermark instead of removing it.", True),
+                       ("Detectors still found the watermark in 90% of samples.", False)]),
+    ("other.md", [("Watermarks are statistical patterns in token choices.", True)]),
+]
+
+
+def test_a_false_premise_is_corrected_from_the_note():
+    c = check("Why does distilling a watermarked model remove the watermark?", NOTES)
+    assert c is not None and c.note_id == "watermarks.md" and c.word == "watermark"
+    assert c.sentence.startswith("Distilling a watermarked model hid the watermark")
+
+
+def test_a_true_premise_and_a_yes_no_question_are_left_alone():
+    assert check("Why does distilling a watermarked model hide the watermark?", NOTES) is None
+    assert check("Does distilling a watermarked model remove the watermark?", NOTES) is None
+
+
+def test_a_sentence_about_something_else_does_not_correct():
+    notes = [("x.md", [("The tokenizer did not remove rare words.", True)])]
+    assert check("Why does distilling a watermarked model remove the watermark?", notes) is None
