@@ -82,12 +82,18 @@ class Engine:
     # ------------------------------------------------------------------ construction
     @classmethod
     def open(cls, index: str | Path | None = None, settings: Settings | None = None, create: bool = False,
-             **overrides) -> "Engine":
-        """Open (or with ``create=True`` make) the index; ``overrides`` are Settings fields."""
+             check: bool = True, **overrides) -> "Engine":
+        """Open (or with ``create=True`` make) the index; ``overrides`` are Settings fields.
+
+        The index checks that its parts agree (see ``store.index.Index``) and raises ``IndexDamagedError``
+        (or ``IndexMismatchError`` for another store than it was built with) naming the repair. With
+        ``check=False`` (status) or ``create=True`` (ingest) it opens anyway: ``status()["problems"]`` lists
+        what is wrong, ``ingest(rebuild=True)`` repairs it, and anything else that needs the broken parts
+        raises."""
         s = settings or Settings(**overrides)
         if index is not None:
             s = s.model_copy(update={"index": Path(index)})
-        idx = Index(s.index, s.chroma_url, s.collection, create=create)
+        idx = Index(s.index, s.chroma_url, s.collection, create=create, check=check and not create)
         built = idx.manifest.get("vector_hash")
         if built is not None and built != s.vector_hash() and not create:
             raise IndexMismatchError(
@@ -139,19 +145,43 @@ class Engine:
         ing = Ingestor(self.index, tools, s.vector_hash(), s.embedder, s.public_dump(),
                        int(s.max_file_mb * 1e6), batch_chunks=max(64, s.embed_batch_size * 8))
         with self.index.write_lock(wait=wait, on_wait=on_wait):
-            return ing.run([Path(p) for p in paths], progress, rebuild=rebuild, prune=prune)
+            rep = ing.run([Path(p) for p in paths], progress, rebuild=rebuild, prune=prune)
+        self.index.recheck()  # a rebuild has cleared what was wrong
+        return rep
 
     def status(self) -> dict:
-        m = self.index.manifest
+        """What the index holds, and what is wrong with it: ``problems`` (empty when its parts agree) with
+        ``repair``, the command that fixes them; ``ingest_running`` (the lock is held now, by ``ingest_pid``)
+        apart from ``interrupted`` (an ingest was killed; the next one reconciles)."""
+        idx = self.index
+        problems = idx.check()
+        m = idx.manifest
         threshold, source = self.threshold_source()
+        running = idx.ingest_running()
+        damaged = [p.message for p in problems if not p.mismatch]
         return {
-            "index": str(self.index.root), "store": self.index.vectors.describe(), "notes": m.count_notes(),
-            "chunks": m.count_chunks(), "vectors": self.index.vectors.count(), "embedder": m.get("embedder"),
-            "chunking": m.get("chunking"), "vector_hash": m.get("vector_hash"), "last_ingest": m.get("last_ingest"),
-            "interrupted": bool(m.get("dirty", False)), "skipped": m.skipped(),
+            "index": str(idx.root), "store": idx.describe_store(), "notes": m.count_notes(),
+            "chunks": m.count_chunks(), "vectors": self._vector_count_or_none(),
+            "embedder": m.get("embedder"), "chunking": m.get("chunking"), "vector_hash": m.get("vector_hash"),
+            "last_ingest": m.get("last_ingest"),
+            "interrupted": bool(m.get("dirty", False)) and running is None,
+            "ingest_running": running is not None, "ingest_pid": running if running and running > 0 else None,
+            "problems": [p.message for p in problems],
+            # damage: the rebuild command; only another store: the message, which names the store to pass
+            "repair": (idx.repair_command().strip("`") if damaged else str(idx.error())) if problems else None,
+            "skipped": m.skipped(), "warnings": m.warnings(),
             "abstain_below": threshold, "abstain_below_source": source,
             "calibration": m.get("calibration"),
         }
+
+    def _vector_count_or_none(self) -> int | None:
+        """The vectors' count when the store can be read despite the problems (None when it cannot)."""
+        from store.errors import IndexDamagedError
+
+        try:
+            return self.index.vector_count
+        except IndexDamagedError:
+            return None
 
     def tags(self) -> dict[str, int]:
         """Every tag in the index with its number of notes, most used first (for filters)."""

@@ -17,7 +17,8 @@ class Hit:
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """Chunks keyed by id, each with its note id; upserts are idempotent."""
+    """Chunks keyed by id, each with its note id; upserts are idempotent. A store that cannot be reached
+    raises ``StoreUnavailableError``; one that cannot be read, ``IndexDamagedError``."""
 
     def upsert(self, ids: list[str], note_ids: list[str], vectors: np.ndarray, texts: list[str]) -> None: ...
 
@@ -32,3 +33,7 @@ class VectorStore(Protocol):
     def query(self, vector: np.ndarray, k: int, note_ids: list[str] | None = None) -> list[Hit]: ...
 
     def describe(self) -> str: ...
+
+    def clear(self) -> None: ...  # drop every vector (a rebuild)
+
+    def close(self) -> None: ...

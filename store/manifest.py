@@ -6,6 +6,7 @@ mode lets ``ask`` read while an ingest writes.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import sqlite3
 import threading
@@ -13,6 +14,8 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from store.errors import IndexDamagedError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -28,11 +31,24 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_note ON chunks(note_id);
 CREATE TABLE IF NOT EXISTS skipped (root TEXT NOT NULL, path TEXT NOT NULL, line INTEGER, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS warnings (root TEXT NOT NULL, path TEXT NOT NULL, line INTEGER, reason TEXT NOT NULL);
 """
 
 NOTE_FIELDS = ("id", "hash", "root", "path", "title", "summary", "tags", "source", "date", "url", "links",
                "aliases", "extra", "n_chunks", "updated")
 _JSON_FIELDS = {"tags", "links", "aliases", "extra"}
+
+
+def is_corrupt(e: BaseException) -> bool:
+    """An SQLite error that means the file is damaged (truncated, overwritten, not a database), as opposed
+    to a busy or locked database."""
+    name = getattr(e, "sqlite_errorname", "") or ""
+    return isinstance(e, sqlite3.DatabaseError) and (name.startswith("SQLITE_CORRUPT") or name == "SQLITE_NOTADB")
+
+
+def _like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern (with ``ESCAPE '\\'``) that matches it literally: % and _ are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 class Manifest:
@@ -54,6 +70,17 @@ class Manifest:
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
         return conn
+
+    def _probe(self) -> None:
+        """Read a little of every table: a truncated or overwritten file fails here, at open."""
+        for table in ("meta", "notes", "chunks", "skipped", "warnings"):
+            self.db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()
+
+    def damaged(self, e: BaseException) -> IndexDamagedError:
+        return IndexDamagedError(
+            f"The index's manifest {self.path} cannot be read ({e}). Rebuild the index from the notes: "
+            f"`inquire ingest PATH --rebuild --index {self.path.parent}` (the damaged file is kept aside)."
+        )
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -94,6 +121,21 @@ class Manifest:
 
     def note_roots(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT id, root FROM notes")}
+
+    def note_owners(self) -> dict[str, tuple[str, str]]:
+        """Each note id → (the root it was ingested from, its path there)."""
+        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, root, path FROM notes")}
+
+    def roots(self) -> list[str]:
+        """The ingested roots (folders or files), in a stable order."""
+        return [r[0] for r in self.db.execute("SELECT DISTINCT root FROM notes ORDER BY root")]
+
+    def clear(self, db: sqlite3.Connection) -> None:
+        """Forget every note, chunk, skipped input and warning and the BM25 generation (a rebuild; inside the
+        caller's transaction). Settings and a calibration stay."""
+        for table in ("chunks", "notes", "skipped", "warnings"):
+            db.execute(f"DELETE FROM {table}")
+        db.execute("DELETE FROM meta WHERE key='lexical_gen'")
 
     def put_note(self, db: sqlite3.Connection, row: dict, chunks: list[dict] | None) -> None:
         """Write a note row; with ``chunks``, replace its chunks too (inside the caller's transaction)."""
@@ -172,15 +214,24 @@ class Manifest:
     def skipped(self) -> list[dict]:
         return [dict(r) for r in self.db.execute("SELECT * FROM skipped ORDER BY root, path, line")]
 
+    def set_warnings(self, db: sqlite3.Connection, root: str, warns: list[tuple[str, int | None, str]]) -> None:
+        """A root's per-note warnings from its latest ingest (notes that were read, but not as written)."""
+        db.execute("DELETE FROM warnings WHERE root=?", (root,))
+        db.executemany("INSERT INTO warnings VALUES (?,?,?,?)", [(root, p, ln, r) for p, ln, r in warns])
+
+    def warnings(self) -> list[dict]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM warnings ORDER BY root, path, line")]
+
     def resolve_links(self, links: Iterable[str]) -> list[str]:
         """Note ids that ``[[links]]`` name: a note id, a file name without extension, or a title."""
         out: list[str] = []
         for ln in dict.fromkeys(links):
             key = ln.strip()
+            lit = _like_literal(key)
             row = self.db.execute(
-                "SELECT id FROM notes WHERE id = ? OR lower(title) = lower(?) OR path = ? OR path LIKE ? "
-                "OR path LIKE ? LIMIT 1",
-                (key, key, key, f"{key}.%", f"%/{key}.%"),
+                "SELECT id FROM notes WHERE id = ? OR lower(title) = lower(?) OR path = ? "
+                "OR path LIKE ? ESCAPE '\\' OR path LIKE ? ESCAPE '\\' LIMIT 1",
+                (key, key, key, f"{lit}.%", f"%/{lit}.%"),
             ).fetchone()
             if row and row[0] not in out:
                 out.append(row[0])
@@ -220,6 +271,25 @@ class Manifest:
                 continue
             out.append(r["id"])
         return out
+
+
+def _corrupt_is_damage(fn):
+    @functools.wraps(fn)
+    def guarded(self: Manifest, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            if is_corrupt(e):
+                raise self.damaged(e) from e
+            raise
+    return guarded
+
+
+# Every public read and write: a manifest that goes bad after open is an IndexDamagedError naming the repair,
+# never a raw sqlite3.DatabaseError (``tx`` is a context manager; its statements run inside guarded calls).
+for _name, _fn in list(vars(Manifest).items()):
+    if callable(_fn) and not _name.startswith("_") and _name not in ("tx", "close", "damaged"):
+        setattr(Manifest, _name, _corrupt_is_damage(_fn))
 
 
 def now() -> float:

@@ -91,3 +91,29 @@ def test_second_writer_is_refused_while_first_holds_the_lock(tmp_path):
     with eng.index.write_lock():
         with pytest.raises(IndexBusyError, match="--wait"):
             eng.ingest([_corpus(tmp_path / "c.jsonl", DOCS)])
+
+
+def test_note_warnings_are_reported_and_listed_in_status(tmp_path, monkeypatch):
+    """Per-note warnings from the readers (``Note.warnings``, e.g. a date that is not a date) reach the
+    report and `status`, next to the skipped files; a rerun keeps them current."""
+    from ingest import pipeline
+
+    real = pipeline.read_any
+
+    def with_warning(path, rel, max_bytes):
+        for item in real(path, rel, max_bytes):
+            if getattr(item, "id", None) == "d2":
+                item.warnings = ["date 'March 5, 2024' is not YYYY-MM-DD; the note has no date"]
+            yield item
+
+    monkeypatch.setattr(pipeline, "read_any", with_warning)
+    corpus = _corpus(tmp_path / "corpus.jsonl", DOCS)
+    eng = Engine.open(tmp_path / "idx", create=True)
+    rep = eng.ingest([corpus])
+    assert [(w.path, w.reason) for w in rep.warnings] == [
+        ("corpus.jsonl:2", "date 'March 5, 2024' is not YYYY-MM-DD; the note has no date")]
+    assert rep.summary()["warnings"] == 1
+    st = eng.status()
+    assert [(w["path"], w["reason"]) for w in st["warnings"]] == [(w.path, w.reason) for w in rep.warnings]
+    monkeypatch.setattr(pipeline, "read_any", real)
+    assert eng.ingest([corpus]).warnings == [] and eng.status()["warnings"] == []

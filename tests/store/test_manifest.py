@@ -65,3 +65,29 @@ def test_links_resolve_by_id_file_stem_or_title(manifest):
 def test_titles_matching_ignores_case(manifest):
     found = manifest.titles_matching(["do assistants flatter users?", "Something else"])
     assert found == {"Do assistants flatter users?"}
+
+
+def test_link_resolution_treats_wildcards_literally(manifest):
+    """`[[%]]` or `[[_]]` used to match any note (LIKE wildcards); they only name a note literally called so."""
+    with manifest.tx() as db:
+        manifest.put_note(db, row("half", "Half", "50%_done.md"), None)
+    assert manifest.resolve_links(["%"]) == [] and manifest.resolve_links(["_"]) == []
+    assert manifest.resolve_links(["syc_"]) == [] and manifest.resolve_links(["%yco"]) == []
+    assert manifest.resolve_links(["100%"]) == ["100%.md"]  # a file name without its extension still resolves
+    assert manifest.resolve_links(["50%_done"]) == ["half"]
+
+
+def test_a_truncated_manifest_is_index_damaged_not_a_raw_sqlite_error(tmp_path):
+    from store.errors import IndexDamagedError
+
+    m = Manifest(tmp_path / "manifest.sqlite")
+    with m.tx() as db:
+        for i in range(300):
+            m.put_note(db, row(f"n{i}", f"Note {i} " + "x" * 200, f"n{i}.md"), None)
+    m.close()
+    p = tmp_path / "manifest.sqlite"
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    m = Manifest.__new__(Manifest)  # opened without its schema script, as a reader mid-run would be
+    m.path, m._local = p, __import__("threading").local()
+    with pytest.raises(IndexDamagedError, match=r"manifest.*--rebuild"):
+        m.count_notes()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from store.chroma import ChromaStore
-from store.errors import ConfigError
+from store.errors import StoreUnavailableError
 
 BACKENDS = ["embedded", "server"]
 
@@ -57,6 +57,15 @@ def test_deletes(store):
     assert store.count() == 2
 
 
+def test_clear_empties_the_collection_and_it_stays_usable(store):
+    v = _vecs(3)
+    store.upsert(["a::0", "b::0", "c::0"], ["a", "b", "c"], v, ["t"] * 3)
+    store.clear()
+    assert store.count() == 0 and store.query(v[0], 3) == []
+    store.upsert(["a::0"], ["a"], v[:1], ["t"])
+    assert store.ids_by_note() == {"a": {"a::0"}}
+
+
 def test_unreachable_server_is_a_clear_error():
-    with pytest.raises(ConfigError, match="Cannot reach the Chroma server.*chroma run"):
+    with pytest.raises(StoreUnavailableError, match="Chroma server at http://127.0.0.1:9 cannot be reached.*chroma run"):
         ChromaStore(url="http://127.0.0.1:9", collection="x")
