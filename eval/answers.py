@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag import Engine, InquiringLine, Settings, render
+from rag.answer import TAKEAWAY_LEAD
 
 
 @dataclass
@@ -88,14 +89,14 @@ def format_problems(line: InquiringLine) -> list[str]:
         problems.append("text: no Sources block")
     else:
         paras = body.split("\n\n")
-        if len(paras) != len(line.paragraphs) + 1 or not paras[-1].startswith("The thing worth taking away:"):
+        if len(paras) != len(line.paragraphs) + 1 or not paras[-1].startswith(TAKEAWAY_LEAD):
             problems.append("text: paragraphs or takeaway out of place")
         n = len(line.sources)
         want = f"{n} note{'s' if n != 1 else ''}" + "".join(f"\n\n{s.title}\n\n{s.summary}" for s in line.sources)
         want += "\n\nNext inquiring lines" + ("\n\n" + "\n".join(line.next_lines) if line.next_lines else "") + "\n"
         if tail != want:
             problems.append("text: sources or next lines block differs from the format")
-    retrieved = {r["id"] for r in line.meta.get("retrieved", [])}
+    retrieved = {r.id for r in line.meta.retrieved}
     cited = set(line.cited_ids())
     if not cited <= retrieved:
         problems.append(f"cites notes that were not retrieved: {sorted(cited - retrieved)}")
@@ -178,10 +179,10 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
         rep.questions += 1
         ids = [s.id for s in line.sources]
         rep.gold_cited += item.gold_doc in ids
-        rep.gold_retrieved += item.gold_doc in {r["id"] for r in line.meta.get("retrieved", [])}
+        rep.gold_retrieved += item.gold_doc in {r.id for r in line.meta.retrieved}
         rep.abstained += line.abstained
-        rep.indirect += line.meta.get("support") == "indirect"
-        if line.meta.get("answerability") is not None:
+        rep.indirect += line.meta.support == "indirect"
+        if line.meta.answerability is not None:
             rep.scores_answerable.append(_scores(line))
         if item.answer:
             rep.span_questions += 1
@@ -197,8 +198,8 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
         line = eng.ask(q)
         rep.unanswerable += 1
         rep.unanswerable_abstained += line.abstained
-        rep.unanswerable_indirect += line.meta.get("support") == "indirect"
-        if line.meta.get("answerability") is not None:
+        rep.unanswerable_indirect += line.meta.support == "indirect"
+        if line.meta.answerability is not None:
             rep.scores_unanswerable.append(_scores(line))
         probs = format_problems(line)
         if probs:
@@ -210,7 +211,7 @@ def run_answer_eval(qa: QASet, eng: Engine, unanswerable: list[str] | None = Non
 
 
 def _scores(line: InquiringLine) -> tuple[float, float]:
-    return float(line.meta["answerability"]), float(line.meta.get("best_similarity") or 0.0)
+    return float(line.meta.answerability), float(line.meta.best_similarity or 0.0)
 
 
 def suggest_threshold(answerable: list[tuple[float, float]], unanswerable: list[tuple[float, float]],

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag import Engine, InquiringLine
+from rag.answer import TAKEAWAY_LEAD
 
 SETS_DIR = Path(__file__).resolve().parent / "sets"
 TEMPLATE_RUN = 5  # words: a run this long shared with other answers' same part marks a template
@@ -28,7 +29,7 @@ TEMPLATE_SHARE = 0.2  # ... when it is shared with more than this share of the o
 _UNRESOLVED = re.compile(r"^(it|this|that|these|those|they|such|both|the same|the gap|the effect|the model)\b",
                          re.I)
 # the fixed lead every takeaway starts with is part of the format, not a template
-_TAKEAWAY_LEAD = re.compile(r"^the thing worth taking away:\s*", re.I)
+_TAKEAWAY_LEAD = re.compile(rf"^{re.escape(TAKEAWAY_LEAD)}\s*", re.I)
 
 
 @dataclass
@@ -156,16 +157,11 @@ class SetReport:
 
 
 def _support(line: InquiringLine) -> str:
-    meta = line.meta
-    return getattr(meta, "support", None) or (meta.get("support") if isinstance(meta, dict) else None) or ""
+    return line.meta.support
 
 
 def _retrieved(line: InquiringLine) -> list[str]:
-    meta = line.meta
-    rows = getattr(meta, "retrieved", None)
-    if rows is None and isinstance(meta, dict):
-        rows = meta.get("retrieved", [])
-    return [r["id"] if isinstance(r, dict) else r.id for r in rows or []]
+    return [r.id for r in line.meta.retrieved]
 
 
 def score_set(name: str, questions: Sequence[Question], answers: Sequence[InquiringLine],

@@ -193,3 +193,38 @@ def format_table(rows: list[dict]):
             f"{r['latency_ms_p50']:.1f}", f"{r['latency_ms_p95']:.1f}",
         )
     return table
+
+
+# ------------------------------------------------------------------------- retrieval methods on a question set
+# The retrieval variants issue 12 compared (RetrievalSettings overrides); "default" is what ships.
+METHODS: dict[str, dict] = {
+    "default (dense + BM25, z-scored)": {},
+    "lexical weight × visible share": {"lexical_by_visibility": True},
+    "+ titles as a field (weight 0.5)": {"title_weight": 0.5},
+    "+ titles (0.5) and visible share": {"title_weight": 0.5, "lexical_by_visibility": True},
+    "+ titles as a field (weight 1.0)": {"title_weight": 1.0},
+}
+
+
+def topk_on_set(index_dir: str | Path, questions, methods: Mapping[str, dict] = METHODS, k: int = 14) -> list[dict]:
+    """Top-1/5/10 of the expected notes (``q.expected``) for each method, over ``eval.question_sets`` questions
+    (the engine's own cut: top_k + 8 = 14 notes)."""
+    from rag import Engine, Settings
+
+    rows, shared_embedder = [], None
+    for label, over in methods.items():
+        eng = Engine.open(index_dir, settings=Settings(index=Path(index_dir), retrieval=over))
+        if shared_embedder is not None:
+            eng._embedder = shared_embedder
+        try:
+            hits = []
+            for q in (q for q in questions if q.expected):
+                ids = [h.note_id for h in eng.retrieve(q.question, k=k).hits]
+                hits.append([bool(set(q.expected) & set(ids[:n])) for n in (1, 5, 10)])
+            shared_embedder = eng._embedder
+        finally:
+            eng.close()
+        m = np.mean(hits, axis=0) if hits else np.zeros(3)
+        rows.append({"setting": label, "top1": float(m[0]), "top5": float(m[1]), "top10": float(m[2]),
+                     "questions": len(hits)})
+    return rows

@@ -67,8 +67,7 @@ def calibration_pairs(engine, questions: Iterable[str], held_out: bool = False) 
 
     s = engine.settings.model_copy(update={"synthesis": engine.settings.synthesis.model_copy(
         update={"synthesizer": "extractive"})})
-    ex = Engine(s, engine.index, engine.embedder)
-    ex._synth = ExtractiveSynthesizer()
+    ex = Engine(s, engine.index, embedder=engine.embedder, synthesizer=ExtractiveSynthesizer())
     pairs: list[CalibrationPair] = []
     for q in questions:
         line = ex.ask(q)
@@ -82,7 +81,7 @@ def calibration_pairs(engine, questions: Iterable[str], held_out: bool = False) 
                         by_note.setdefault(c, [])
                         if sent.quote not in by_note[c]:
                             by_note[c].append(sent.quote)
-        retrieved = [r["id"] for r in line.meta.get("retrieved", [])]
+        retrieved = [r.id for r in line.meta.retrieved]
         extra = [r for r in retrieved if r not in by_note]
         rows = engine.index.manifest.notes(extra) if extra else {}
         for nid in extra:

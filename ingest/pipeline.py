@@ -26,7 +26,7 @@ from pathlib import Path
 from ingest.chunking import Chunk, Chunker
 from ingest.embedder import Embedder
 from ingest.readers import JSONL_SUFFIXES, Note, Skip, iter_paths, read_any
-from store.errors import IndexMismatchError, InputError
+from store.errors import InputError
 from store.index import Index
 from store.manifest import now
 
@@ -152,17 +152,6 @@ class Ingestor:
         self.max_bytes = max_bytes
         self.batch_chunks = batch_chunks
 
-    def check_compatible(self) -> None:
-        """Refuse to add to an index built with other settings that affect vectors (a rebuild may)."""
-        m = self.index.manifest
-        built = m.get("vector_hash")
-        if built is not None and built != self.vector_hash:
-            raise IndexMismatchError(
-                f"The index at {self.index.root} was built with other embedding or chunking settings "
-                f"({m.get('embedder')}, {m.get('chunking')}). Rebuild it: {self.index.repair_command()}, "
-                "or use another --index."
-            )
-
     def check_roots(self, keys: list[str], rebuild: bool) -> None:
         """No file may be read twice: refuse a root inside (or around) another given root, or (unless the
         index is rebuilt) inside or around a root the index holds. Refusing, rather than ingesting relative
@@ -211,7 +200,7 @@ class Ingestor:
             fixed = True
         if incomplete:  # forget them: this run embeds them again
             with m.tx() as db:
-                db.executemany("UPDATE notes SET hash='' WHERE id=?", [(n,) for n in incomplete])
+                m.forget_hashes(db, incomplete)
             fixed = True
         return fixed
 
@@ -223,7 +212,7 @@ class Ingestor:
         keys = list(dict.fromkeys(root_key(Path(p)) for p in paths))
         if not rebuild:
             self.index.require_sound()  # a damaged index is rebuilt, not added to
-            self.check_compatible()
+            self.index.check_built_with(self.vector_hash)
         self.check_roots(keys, rebuild)
         roots = []
         for p in dict.fromkeys(Path(p).resolve() for p in paths):
@@ -249,12 +238,12 @@ class Ingestor:
                 h = note.content_hash()
                 if known.get(note.id) == h:
                     rep.unchanged += 1
-                    moves.append((note.path, root_key_, note.id, note.path, root_key_))
+                    moves.append((note.path, root_key_, note.id))
                 else:
                     todo.append((note, h))
             if moves:  # a note that moved within its root, or whose root moved (the old one is gone)
                 with m.tx() as db:
-                    db.executemany("UPDATE notes SET path=?, root=? WHERE id=? AND (path<>? OR root<>?)", moves)
+                    m.move_notes(db, moves)
             changed |= bool(todo)
             self._embed_notes(todo, known, root_key_, rep, progress)
             # notes gone from this root (a folder, or a JSONL file) are removed; broken files keep their last version

@@ -8,11 +8,13 @@ added; none of these is ever removed or renamed.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+FRAMING_LEAD = "This explores"  # how a framing usually opens (the format's example does)
+TAKEAWAY_LEAD = "The thing worth taking away:"  # how every takeaway opens, in every rendering
+SCHEMA_VERSION = 2  # 2: meta is typed (rag.answer.Meta), support may be "contradicted", sentences have a kind
 
 
 class Sentence(BaseModel):
@@ -49,6 +51,79 @@ class Source(BaseModel):
     tags: list[str] = Field(default_factory=list)
 
 
+Support = Literal["direct", "indirect", "contradicted", "none"]
+
+
+class _Open(BaseModel):
+    """Typed, and also readable as the dict it was in schema version 1 (``meta["support"]``,
+    ``meta.get("retrieved")``, ``"dropped_sentences" in meta``), so Python callers of that version keep working;
+    a key counts as present when its value is set and not empty."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def __getitem__(self, key: str):
+        if key not in type(self).model_fields:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default=None):
+        value = getattr(self, key, None) if key in type(self).model_fields else None
+        return default if value is None else value
+
+    def __contains__(self, key: str) -> bool:
+        return key in type(self).model_fields and getattr(self, key) not in (None, [], {})
+
+
+class RetrievedNote(_Open):
+    id: str
+    score: float = Field(0.0, description="Fused retrieval score (z-scored dense + lexical).")
+    dense: float | None = Field(None, description="Best chunk's cosine similarity, if the dense retriever found it.")
+    lexical: float | None = Field(None, description="Best chunk's BM25 score, if the lexical retriever found it.")
+
+
+class AnswerabilityParts(_Open):
+    best: float | None = Field(None, description="Best cosine of any chunk to the question.")
+    coverage: float = Field(description="Share of the question's IDF-weighted terms in the five best chunks.")
+    focus: float = Field(description="Largest share held by any single one of the best chunks.")
+    absent: float = Field(description="Share of the question's IDF mass in terms the corpus never uses.")
+
+
+class Dropped(_Open):
+    """A sentence (or reply) verification removed, and why."""
+
+    reason: str
+    text: str = ""
+    cites: list[str] = Field(default_factory=list)
+    score: float | None = None
+    error: str | None = None
+    model: str | None = None
+    kind: str | None = None
+
+
+class Meta(_Open):
+    """How the answer was made. Every key is in the JSON; none is removed or renamed within a schema version."""
+
+    support: Support = Field("direct", description="direct: the notes answer it; indirect: they bear on it only "
+                             "indirectly; contradicted: they contradict what it takes for granted (the answer opens "
+                             "with the correction); none: they do not cover it (abstained).")
+    synthesizer: str = ""
+    embedder: str = ""
+    retrieval_mode: str = ""
+    top_k: int = Field(0, description="Notes handed to the synthesizer: the k actually used.")
+    vector_hash: str = Field("", description="Fingerprint of the settings that change vectors.")
+    settings_hash: str = Field("", description="Fingerprint of every setting.")
+    store: str = ""
+    best_similarity: float | None = None
+    answerability: float | None = None
+    answerability_parts: AnswerabilityParts | None = None
+    abstain_below: float | None = Field(None, description="The abstention threshold in force.")
+    premise: str | None = Field(None, description="What the question takes for granted, when the notes contradict it.")
+    concept: str | None = Field(None, description="What the question turns on, in the best notes' words.")
+    retrieved: list[RetrievedNote] = Field(default_factory=list)
+    dropped_sentences: list[Dropped] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
 class InquiringLine(BaseModel):
     """One answer, from the engine to every front end. Text, Markdown and JSON are renderings of it."""
 
@@ -62,7 +137,7 @@ class InquiringLine(BaseModel):
     sources: list[Source]
     next_lines: list[str] = Field(default_factory=list)
     abstained: bool = False
-    meta: dict[str, Any] = Field(default_factory=dict)
+    meta: Meta = Field(default_factory=Meta)
     schema_version: int = SCHEMA_VERSION
 
     @model_validator(mode="after")

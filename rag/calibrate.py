@@ -12,6 +12,12 @@ the most unanswerable questions while abstaining on at most ``max_false`` of the
 middle of the range of such thresholds, for a margin), and stores it in the index; the engine then uses
 it unless ``INQUIRE_SYNTHESIS__ABSTAIN_BELOW`` is set. Without an unanswerable file a built-in set of
 everyday off-topic questions stands in, which tells the threshold nothing about near-topic questions.
+
+A threshold is only stored when it is safe: it must refuse every built-in off-topic question (asked of this
+index whatever the unanswerable file) and be at least ``MIN_ABSTAIN_BELOW``. One "answerable" question that
+the notes do not actually answer (scoring like an off-topic one) can otherwise pull the threshold to 0.0 and
+switch abstention off; the questions that did so are named, and ``save(..., force=True)`` (``--force``)
+stores such a threshold anyway.
 """
 
 from __future__ import annotations
@@ -22,6 +28,12 @@ from dataclasses import asdict, dataclass, field
 
 from rag.answerability import answerability, refuses
 from store.errors import InputError
+
+# The lowest threshold stored without --force. Off-topic questions scored 0.0-0.045 on the demo notes (the 25
+# built-in ones and "What is the capital of France?", measured with rag.calibrate.scores); 0.10 keeps twice
+# that margin, and stays far under the thresholds calibration found for real knowledge bases (0.40-0.43 on
+# PubMedQA+SciFact, README "Abstention").
+MIN_ABSTAIN_BELOW = 0.10
 
 # Questions no research knowledge base is about: the stand-in when no unanswerable file is given.
 OFF_TOPIC = [
@@ -67,11 +79,18 @@ class Calibration:
     at: float = field(default_factory=time.time)
     false_abstained: list[dict] = field(default_factory=list)  # the answerable questions it would refuse
     answered_unanswerable: list[dict] = field(default_factory=list)  # the unanswerable ones it would answer
+    problems: list[str] = field(default_factory=list)  # why the threshold is unsafe (empty: safe to store)
+    off_topic_answered: list[dict] = field(default_factory=list)  # built-in off-topic questions it would answer
+    dragged_down: list[dict] = field(default_factory=list)  # answerable questions scoring like off-topic ones
+
+    @property
+    def safe(self) -> bool:
+        return not self.problems
 
     def stored(self) -> dict:
         d = asdict(self)
-        d["false_abstained"] = d["false_abstained"][:20]
-        d["answered_unanswerable"] = d["answered_unanswerable"][:20]
+        for k in ("false_abstained", "answered_unanswerable", "off_topic_answered", "dragged_down"):
+            d[k] = d[k][:20]
         return d
 
 
@@ -106,6 +125,32 @@ def refused(xs: Sequence[tuple[float, float]], t: float, never_below_best: float
     return [refuses(s, b, t, never_below_best) for s, b in xs]
 
 
+def check(t: float, answerable: Sequence[str], pos: Sequence[tuple[float, float]], off_topic: Sequence[str],
+          off: Sequence[tuple[float, float]], never_below_best: float) -> tuple[list[str], list[dict], list[dict]]:
+    """Is threshold ``t`` safe to store? (problems, built-in off-topic questions it would answer, answerable
+    questions that dragged it down). The latter are the answerable questions a safe threshold would refuse:
+    under the score that refuses every off-topic question (and under the floor), i.e. no more answerable to
+    this index than an everyday off-topic question."""
+    problems: list[str] = []
+    # an off-topic question with a note as close as never_below_best is answered whatever the threshold, so it
+    # says nothing about this one
+    off_answered = [{"question": q, "answerability": round(s, 4)}
+                    for q, (s, b), r in zip(off_topic, off, refused(off, t, never_below_best))
+                    if not r and b < never_below_best]
+    if off_answered:
+        problems.append(f"{t} would answer {len(off_answered)} of the {len(off)} built-in off-topic questions "
+                        f"(e.g. {off_answered[0]['question']!r})")
+    if t < MIN_ABSTAIN_BELOW:
+        problems.append(f"{t} is under the floor of {MIN_ABSTAIN_BELOW} (MIN_ABSTAIN_BELOW)")
+    dragged: list[dict] = []
+    if problems:
+        safe_t = max([MIN_ABSTAIN_BELOW] + [s + 1e-4 for s, b in off if b < never_below_best])
+        dragged = sorted(({"question": q, "answerability": round(s, 4)}
+                          for q, (s, b), r in zip(answerable, pos, refused(pos, safe_t, never_below_best)) if r),
+                         key=lambda d: d["answerability"])
+    return problems, off_answered, dragged
+
+
 def calibrate(engine, answerable: Sequence[str], unanswerable: Sequence[str] | None = None, max_false: float = 0.05,
               progress: Callable[[int, int], None] | None = None) -> Calibration:
     answerable = [q for q in dict.fromkeys(" ".join(q.split()) for q in answerable) if q]
@@ -114,12 +159,15 @@ def calibrate(engine, answerable: Sequence[str], unanswerable: Sequence[str] | N
                          "(30 or more is better), one a line, that your notes do answer.")
     given = bool(unanswerable)
     negs = [q for q in dict.fromkeys(" ".join(q.split()) for q in (unanswerable or OFF_TOPIC)) if q]
-    total = len(answerable) + len(negs)
+    total = len(answerable) + len(negs) + (len(OFF_TOPIC) if given else 0)
     pos = scores(engine, answerable, (lambda d, t: progress(d, total)) if progress else None)
     neg = scores(engine, negs, (lambda d, t: progress(len(answerable) + d, total)) if progress else None)
     above = engine.settings.synthesis.answer_above_similarity
     t = choose(pos, neg, max_false, above)
     r_pos, r_neg = refused(pos, t, above), refused(neg, t, above)
+    off = neg if not given else scores(  # the built-in set is the safety check either way
+        engine, OFF_TOPIC, (lambda d, t: progress(len(answerable) + len(negs) + d, total)) if progress else None)
+    problems, off_answered, dragged = check(t, answerable, pos, OFF_TOPIC, off, above)
     return Calibration(
         abstain_below=t, answerable=len(answerable), unanswerable=len(negs),
         unanswerable_source="given" if given else "built-in off-topic", false_abstention=sum(r_pos) / len(pos),
@@ -129,11 +177,20 @@ def calibrate(engine, answerable: Sequence[str], unanswerable: Sequence[str] | N
                          for q, (s, _), r in zip(answerable, pos, r_pos) if r],
         answered_unanswerable=[{"question": q, "answerability": round(s, 4)}
                                for q, (s, _), r in zip(negs, neg, r_neg) if not r],
+        problems=problems, off_topic_answered=off_answered, dragged_down=dragged,
     )
 
 
-def save(engine, cal: Calibration) -> None:
-    """Store the threshold in the index (under its write lock); the engine uses it from the next question."""
+def save(engine, cal: Calibration, force: bool = False) -> None:
+    """Store the threshold in the index (under its write lock); the engine uses it from the next question.
+    An unsafe threshold (``cal.problems``) is refused unless ``force``."""
+    if cal.problems and not force:
+        named = "; ".join(repr(d["question"]) for d in cal.dragged_down[:5])
+        raise InputError(
+            f"threshold {cal.abstain_below} not stored: {'; '.join(cal.problems)}. "
+            + (f"The answerable questions that dragged it down: {named}; check that your notes answer them, "
+               "or leave them out. " if named else "")
+            + "Store it anyway with --force.")
     with engine.index.write_lock(wait=True):
         engine.index.manifest.set("calibration", cal.stored())
 

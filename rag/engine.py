@@ -1,6 +1,11 @@
-"""The engine: built in one place from Settings; every front end goes through it.
+"""The engine: built in one place from Settings, with public slots for its parts; every front end goes
+through it. It orchestrates only — each step is its own module:
 
-    engine = Engine.open("path/to/index")          # or Engine.open(settings=Settings(...))
+    question → retrieve (rag.retrieve) → answerability (rag.answerability) → evidence (rag.gather, with
+    rag.evidence, rag.reading and rag.premise) → synthesize (rag.synthesize.*) → next lines (rag.next_lines)
+    → the InquiringLine (rag.answer)
+
+    engine = Engine.open("path/to/index")          # or Engine.open(settings=Settings(...), embedder=..., ...)
     engine.ingest(["notes/"])                       # incremental
     line = engine.ask("Why do models resist having their goals changed?")
     print(render(line, "text"))
@@ -8,26 +13,31 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ingest.chunking import Chunker
 from ingest.embedder import Embedder, get_embedder
 from ingest.pipeline import Ingestor, IngestReport, Progress
-from rag import evidence as ev
-from rag import next_lines as nl
-from rag.answer import InquiringLine, Paragraph, Sentence, Source, with_spans
-from rag.answerability import Answerability, answerability
+from rag.answer import (AnswerabilityParts, Dropped, InquiringLine, Meta, Paragraph, RetrievedNote, Sentence,
+                        Source, Support, with_spans)
+from rag.answerability import Answerability, answerability, support_level
+from rag.compose import INDIRECT_VARIANTS, pick
+from rag.gather import Gatherer, SentenceVectors
+from rag.next_lines import NextLines
 from rag.retrieve import Filters, Retrieval, Retriever
 from rag.settings import Settings
-from rag.synthesize import INDIRECT, Context, Draft, Synthesizer
-from store.errors import IndexMismatchError, InputError
+from rag.synthesize import Context, Draft, Synthesizer
+from store.base import VectorStore
+from store.errors import InquireError, InputError
 from store.index import Index
+
+MAX_QUESTION_CHARS = 2000  # a longer "question" is a pasted document; say so rather than embed its first 256 tokens
+NEIGHBOURS_BEYOND_K = 8  # notes retrieved past the cut: not for the answer, but as neighbours for next lines
 
 
 @dataclass
@@ -43,7 +53,7 @@ class Prepared:
     t0: float
     answerability: Answerability | None = None
     neighbours: list[str] = field(default_factory=list)  # retrieved below the cut
-    indirect: bool = False  # answerable, but only just: the answer says the notes bear on it indirectly
+    support: Support = "none"
 
 
 @dataclass
@@ -52,24 +62,36 @@ class BatchItem:
     question: str
 
 
-def build_synthesizer(settings: Settings, embedder: Embedder) -> Synthesizer:
+def build_synthesizer(settings: Settings, embedder: Embedder, llm: object | None = None) -> Synthesizer:
+    """The synthesizer the settings name; ``llm`` replaces the client the LLM synthesizer would build."""
     if settings.synthesis.synthesizer == "extractive":
         from rag.synthesize.extractive import ExtractiveSynthesizer
 
         return ExtractiveSynthesizer()
     from rag.synthesize.llm import LLMSynthesizer  # optional extra; fails loudly if unreachable
 
-    return LLMSynthesizer(settings, embedder)
+    return LLMSynthesizer(settings, embedder, llm=llm)
+
+
+def settings_hash(settings: Settings) -> str:
+    """Fingerprint of every setting (recorded in each answer's meta)."""
+    return hashlib.sha256(json.dumps(settings.public_dump(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 class Engine:
-    def __init__(self, settings: Settings, index: Index, embedder: Embedder | None = None) -> None:
+    def __init__(self, settings: Settings, index: Index, embedder: Embedder | None = None,
+                 synthesizer: Synthesizer | None = None, llm: object | None = None) -> None:
         self.settings = settings
         self.index = index
         self._embedder = embedder
+        self._synth = synthesizer
+        self._llm = llm
         self.retriever = Retriever(index, lambda: self.embedder, settings.retrieval)
-        self._synth: Synthesizer | None = None
-        self._sent_cache: dict[str, np.ndarray] = {}
+        self.sentence_vectors = SentenceVectors(lambda: self.embedder)
+        self.gatherer = Gatherer(index, self.sentence_vectors, settings)
+        syn = settings.synthesis
+        self.next_lines = NextLines(index, self.sentence_vectors, syn.next_line_min_similarity, syn.next_lines)
+        self._settings_hash = settings_hash(settings)
 
     @property
     def embedder(self) -> Embedder:
@@ -82,8 +104,11 @@ class Engine:
     # ------------------------------------------------------------------ construction
     @classmethod
     def open(cls, index: str | Path | None = None, settings: Settings | None = None, create: bool = False,
-             check: bool = True, **overrides) -> "Engine":
-        """Open (or with ``create=True`` make) the index; ``overrides`` are Settings fields.
+             check: bool = True, *, embedder: Embedder | None = None, synthesizer: Synthesizer | None = None,
+             llm: object | None = None, store: VectorStore | None = None, **overrides) -> "Engine":
+        """Open (or with ``create=True`` make) the index; ``overrides`` are Settings fields. The parts the
+        settings would build can be given instead (tests, evals, other hosts): ``embedder``, ``synthesizer``,
+        ``llm`` (a llama-index LLM for the LLM synthesizer) and ``store`` (any ``store.base.VectorStore``).
 
         The index checks that its parts agree (see ``store.index.Index``) and raises ``IndexDamagedError``
         (or ``IndexMismatchError`` for another store than it was built with) naming the repair. With
@@ -93,15 +118,14 @@ class Engine:
         s = settings or Settings(**overrides)
         if index is not None:
             s = s.model_copy(update={"index": Path(index)})
-        idx = Index(s.index, s.chroma_url, s.collection, create=create, check=check and not create)
-        built = idx.manifest.get("vector_hash")
-        if built is not None and built != s.vector_hash() and not create:
-            raise IndexMismatchError(
-                f"The index at {s.index} was built with embedder {idx.manifest.get('embedder')!r} and chunking "
-                f"{idx.manifest.get('chunking')}; the current settings differ. Use the same settings, or rebuild: "
-                f"`inquire ingest PATH --rebuild --index {s.index}`."
-            )
-        eng = cls(s, idx)
+        idx = Index(s.index, s.chroma_url, s.collection, create=create, check=check and not create, store=store)
+        if not create:
+            try:
+                idx.check_built_with(s.vector_hash())
+            except BaseException:
+                idx.close()
+                raise
+        eng = cls(s, idx, embedder=embedder, synthesizer=synthesizer, llm=llm)
         if s.synthesis.synthesizer == "llm":
             try:
                 eng.synthesizer  # noqa: B018 - a configured LLM that cannot be reached fails here, at start
@@ -128,8 +152,9 @@ class Engine:
 
     @property
     def synthesizer(self) -> Synthesizer:
+        """The synthesizer given, else the one the settings name (built on first use)."""
         if self._synth is None:
-            self._synth = build_synthesizer(self.settings, self.embedder)
+            self._synth = build_synthesizer(self.settings, self.embedder, self._llm)
         return self._synth
 
     # ------------------------------------------------------------------ ingest
@@ -192,20 +217,24 @@ class Engine:
                  mode: str | None = None) -> Retrieval:
         return self.retriever.retrieve(question, k=k, filters=filters, mode=mode)
 
+    def support_of(self, a: Answerability) -> Support:
+        """none (refuse: far from every note), indirect or direct, from the question's answerability
+        (``rag.answerability.support_level``, the rule `inquire calibrate` follows too)."""
+        return support_level(a, self.abstain_below, self.settings.synthesis)
+
     def prepare(self, question: str, filters: Filters | None = None, k: int | None = None) -> Prepared:
-        """Retrieval and evidence selection: everything before a synthesizer writes. ``ctx`` is None when
+        """Retrieval, answerability and evidence: everything before a synthesizer writes. ``ctx`` is None when
         the notes cannot answer (the engine abstains)."""
         question = " ".join(str(question or "").split())
         if not question:
             raise InputError("The question is empty; ask something, e.g. `inquire ask \"Why do models flatter users?\"`")
-        if len(question) > 2000:
-            raise InputError(f"The question is {len(question)} characters long; keep it under 2,000.")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise InputError(f"The question is {len(question)} characters long; keep it under {MAX_QUESTION_CHARS:,}.")
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         s = self.settings
         top_k = k or s.retrieval.top_k
-        # a few notes beyond the cut: not for the answer, but as neighbours for the next lines
-        r = self.retriever.retrieve(question, k=top_k + 8, filters=filters,
+        r = self.retriever.retrieve(question, k=top_k + NEIGHBOURS_BEYOND_K, filters=filters,
                                     mode=s.retrieval.mode if s.retrieval.mode != "lexical" else "hybrid")
         timings["retrieve"] = r.timings_ms["total"]
         notes = self.index.manifest.notes([h.note_id for h in r.hits])
@@ -215,24 +244,16 @@ class Engine:
         t1 = time.perf_counter()
         prep.answerability = answerability(self.index, question, r)
         timings["answerability"] = (time.perf_counter() - t1) * 1000
-        a, above = prep.answerability, s.synthesis.answer_above_similarity
-        if not hits or a.under(self.abstain_below, above):
+        prep.support = self.support_of(prep.answerability) if hits else "none"
+        if prep.support == "none":
             return prep
-        prep.indirect = a.under(s.synthesis.indirect_below, above)
-        # usable notes: relevant in their own right (dense similarity near the best one)
-        best = r.best_dense if r.best_dense is not None else -1.0
-        usable = [h for i, h in enumerate(hits) if i < 2 or (h.dense or -1) >= best - 0.15]
         t1 = time.perf_counter()
-        rows = [notes[h.note_id] for h in usable]
-        chunk_rows = self.index.manifest.chunks_of([h.note_id for h in usable])
-        cands = ev.candidates(rows, chunk_rows, {h.note_id: h.chunk_ids for h in usable})
-        cands = ev.preselect(cands, question)  # embed two dozen sentences, not fifty
-        vecs = self._sentence_vectors([c.text for c in cands])
-        ev.score(cands, vecs, r.qvec, {h.note_id: h.dense or 0.0 for h in usable})
-        chosen = ev.select(cands, s.synthesis.max_sentences)
+        prep.ctx = self.gatherer.gather(question, r, hits, notes, indirect=prep.support == "indirect").context
         timings["evidence"] = (time.perf_counter() - t1) * 1000
-        if chosen:
-            prep.ctx = Context(question, rows, chosen, cands, self._themes(rows), indirect=prep.indirect)
+        if prep.ctx is None:
+            prep.support = "none"
+        elif prep.ctx.correction is not None:
+            prep.support = "contradicted"
         return prep
 
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> InquiringLine:
@@ -252,124 +273,69 @@ class Engine:
     def finish(self, prep: Prepared) -> InquiringLine:
         """Synthesis, next lines and assembly for a prepared question."""
         if prep.ctx is None:
-            return self._abstain(prep.question, prep.retrieval, prep.timings, prep.t0, prep.answerability)
+            return self._abstain(prep)
         t1 = time.perf_counter()
         draft = self.synthesizer.synthesize(prep.ctx)
         prep.timings["synthesize"] = (time.perf_counter() - t1) * 1000
-        if prep.indirect and INDIRECT not in draft.framing:  # an LLM's framing gets it too
-            draft.framing = f"{draft.framing.rstrip()} {INDIRECT}"
+        if prep.support == "indirect" and not any(v in draft.framing for v in INDIRECT_VARIANTS):
+            draft.framing = f"{draft.framing.rstrip()} {pick(INDIRECT_VARIANTS, prep.question, 'indirect')}"
         t1 = time.perf_counter()
-        cited_ids = list(dict.fromkeys(c for p in draft.paragraphs for s_ in p.sentences for c in s_.cites))
-        next_lines = self._next_lines(prep.question, prep.retrieval, prep.ctx.themes, cited_ids, prep.notes,
-                                      prep.hits, prep.neighbours)
+        cited = list(dict.fromkeys(c for p in draft.paragraphs for s_ in p.sentences for c in s_.cites))
+        neighbours = [h.note_id for h in prep.hits if h.note_id not in cited] + \
+            [n for n in prep.neighbours if n not in cited]
+        lines = self.next_lines.lines(prep.question, prep.retrieval.qvec, prep.ctx.concept, cited, prep.notes,
+                                      neighbours)
         prep.timings["next_lines"] = (time.perf_counter() - t1) * 1000
-        return self._assemble(prep.question, draft, next_lines, prep.timings, prep.t0, prep.retrieval,
-                              answer_check=prep.answerability, indirect=prep.indirect)
+        return self._assemble(prep, draft, lines)
 
-    def _sentence_vectors(self, texts: list[str]) -> np.ndarray:
-        """Sentence embeddings, remembered in-process: follow-up questions over the same notes reuse them."""
-        if not texts:
-            return np.zeros((0, self.embedder.dim), dtype=np.float32)
-        cache = self._sent_cache
-        todo = [t for t in dict.fromkeys(texts) if t not in cache]
-        if todo:
-            # small batches: sentences differ in length and a batch is padded to its longest (24 PubMedQA
-            # sentences on one thread: 494 ms in one batch of 32, 350 ms in batches of 8)
-            for t, v in zip(todo, self.embedder.encode(todo, batch_size=8)):
-                cache[t] = v
-            while len(cache) > 20000:  # bounded: ~30 MB of vectors at most
-                cache.pop(next(iter(cache)))
-        return np.stack([cache[t] for t in texts])
-
-    def _themes(self, rows: list[dict]) -> list[str]:
-        counts: Counter[str] = Counter()
-        for rank, n in enumerate(rows):
-            for t in n.get("tags") or []:
-                counts[t] += 1.0 / (1 + 0.3 * rank)
-        return [t for t, _ in counts.most_common(4)]
-
-    def _assemble(self, question: str, draft: Draft, next_lines: list[str], timings: dict, t0: float,
-                  r: Retrieval, abstained: bool = False, answer_check: Answerability | None = None,
-                  indirect: bool = False) -> InquiringLine:
+    def _assemble(self, prep: Prepared, draft: Draft, next_lines: list[str]) -> InquiringLine:
         paragraphs = with_spans([p for p in draft.paragraphs if p.sentences])
         cited = list(dict.fromkeys(c for p in paragraphs for s_ in p.sentences for c in s_.cites))
         rows = self.index.manifest.notes(cited)
         sources = [Source(id=i, title=rows[i]["title"], summary=rows[i]["summary"], path=rows[i]["path"],
                           url=rows[i]["url"], tags=rows[i]["tags"]) for i in cited]
-        timings["total"] = (time.perf_counter() - t0) * 1000
-        meta = {
-            "synthesizer": draft.model, "embedder": self.embedder.name, "retrieval_mode": self.settings.retrieval.mode,
-            "top_k": self.settings.retrieval.top_k, "vector_hash": self.settings.vector_hash(),
-            "store": self.index.describe_store(), "best_similarity": r.best_dense,
-            "answerability": round(answer_check.score, 4) if answer_check else None,
-            "answerability_parts": {"best": answer_check.best, "coverage": round(answer_check.coverage, 4),
-                                    "focus": round(answer_check.focus, 4),
-                                    "absent": round(answer_check.absent, 4)} if answer_check else None,
-            "abstain_below": self.abstain_below,
-            "support": "none" if abstained else "indirect" if indirect else "direct",
-            "retrieved": [{"id": h.note_id, "score": round(h.score, 5), "dense": h.dense, "lexical": h.lexical}
-                          for h in r.hits],
-            "timings_ms": {k: round(v, 2) for k, v in timings.items()},
-        }
-        if draft.dropped:
-            meta["dropped_sentences"] = draft.dropped
-        tk_cites = [c for c in draft.takeaway_cites if c in cited]
-        return InquiringLine(question=question, framing=draft.framing, paragraphs=paragraphs,
-                             takeaway=draft.takeaway, takeaway_cites=tk_cites, sources=sources,
-                             next_lines=next_lines, abstained=abstained, meta=meta)
-
-    def _abstain(self, question: str, r: Retrieval, timings: dict, t0: float,
-                 answer_check: Answerability | None = None) -> InquiringLine:
-        from rag.synthesize.extractive import question_clause
-
-        draft = Draft(
-            framing=f"This explores {question_clause(question)}.",
-            paragraphs=[Paragraph(sentences=[Sentence(
-                text="The notes in this knowledge base do not cover this question: nothing retrieved is close "
-                     "enough to it to support an answer, so none is given rather than an invented one.")])],
-            takeaway="The thing worth taking away: the notes cannot answer this yet; add notes on it, or ask about "
-                     "what they do cover.",
-            model="abstain",
+        prep.timings["total"] = (time.perf_counter() - prep.t0) * 1000
+        a, r, ctx = prep.answerability, prep.retrieval, prep.ctx
+        meta = Meta(
+            support=prep.support, synthesizer=draft.model, embedder=self.settings.embedder,
+            retrieval_mode=self.settings.retrieval.mode, top_k=len(prep.hits),
+            vector_hash=self.settings.vector_hash(), settings_hash=self._settings_hash,
+            store=self.index.describe_store(), best_similarity=r.best_dense,
+            answerability=round(a.score, 4) if a else None,
+            answerability_parts=AnswerabilityParts(best=a.best, coverage=round(a.coverage, 4),
+                                                   focus=round(a.focus, 4), absent=round(a.absent, 4)) if a else None,
+            abstain_below=self.abstain_below,
+            premise=ctx.correction_claim if ctx is not None and ctx.correction is not None else None,
+            concept=ctx.concept if ctx is not None else None,
+            retrieved=[RetrievedNote(id=h.note_id, score=round(h.score, 5), dense=h.dense, lexical=h.lexical)
+                       for h in r.hits],
+            dropped_sentences=[Dropped(**{k: v for k, v in d.items() if k in Dropped.model_fields})
+                               for d in draft.dropped],
+            timings_ms={k: round(v, 2) for k, v in prep.timings.items()},
         )
-        return self._assemble(question, draft, [], timings, t0, r, abstained=True, answer_check=answer_check)
+        tk_cites = [c for c in draft.takeaway_cites if c in cited]
+        return InquiringLine(question=prep.question, framing=draft.framing, paragraphs=paragraphs,
+                             takeaway=draft.takeaway, takeaway_cites=tk_cites, sources=sources,
+                             next_lines=next_lines, abstained=prep.support == "none", meta=meta)
 
-    def _next_lines(self, question: str, r: Retrieval, themes: list[str], cited: list[str], notes: dict,
-                    hits, below_cut: list[str]) -> list[str]:
-        want = self.settings.synthesis.next_lines
-        if want == 0:
-            return []
-        m = self.index.manifest
-        cited_rows = [notes[c] for c in cited if c in notes]
-        linked = []
-        for row in cited_rows:
-            linked += row.get("links") or []
-        neighbour_ids = [h.note_id for h in hits if h.note_id not in cited]
-        neighbour_ids += [n for n in below_cut if n not in cited and n not in neighbour_ids]
-        for nid in m.resolve_links(linked):
-            if nid not in cited and nid not in neighbour_ids:
-                neighbour_ids.append(nid)
-        neighbours = list(m.notes(neighbour_ids).values())
-        order = {n: i for i, n in enumerate(neighbour_ids)}
-        neighbours.sort(key=lambda n: order[n["id"]])
-        proposals = nl.propose(question, themes, cited_rows, neighbours)[:10]
-        if not proposals:
-            return []
-        vecs = self._sentence_vectors([p.text for p in proposals])
-        floor = self.settings.synthesis.next_line_min_similarity
-        cited_set = set(cited)
-
-        def answers_new_notes(i: int) -> bool:
-            hits_ = self.index.vectors.query(vecs[i], 12)
-            return any(h.score >= floor and h.note_id not in cited_set for h in hits_)
-
-        titles = m.titles_matching([p.text for p in proposals])
-        return nl.check(proposals, question, vecs, r.qvec, titles, answers_new_notes, min(5, max(3, want)))
+    def _abstain(self, prep: Prepared) -> InquiringLine:
+        """The notes cannot answer: say so, cite nothing, and offer the nearest lines they do cover."""
+        q = prep.question
+        nearby = [h.note_id for h in prep.retrieval.hits]
+        lines = self.next_lines.lines(q, prep.retrieval.qvec, None, [], prep.notes, nearby, abstained=True)
+        text = ("The notes in this knowledge base do not cover this question: nothing retrieved is close enough to "
+                "it to support an answer, so none is given rather than an invented one.")
+        if lines:
+            text += " " + pick(_NEAREST_OFFER, q, "offer")
+        draft = Draft(framing=_abstain_framing(q),
+                      paragraphs=[Paragraph(sentences=[Sentence(text=text, kind="connection")])],
+                      takeaway=pick(_ABSTAIN_TAKEAWAYS, q, "abstain"), model="abstain")
+        prep.support = "none"
+        return self._assemble(prep, draft, lines)
 
     def ask_many(self, items: Iterable[BatchItem | str], filters: Filters | None = None
                  ) -> Iterator[tuple[BatchItem, InquiringLine | None, str | None]]:
         """Answer each question; a bad one yields its error message instead of stopping the batch."""
-        from store.errors import InquireError
-
         for n, item in enumerate(items, start=1):
             if isinstance(item, str):
                 item = BatchItem(str(n), item)
@@ -380,3 +346,17 @@ class Engine:
 
     def close(self) -> None:
         self.index.close()
+
+
+_NEAREST_OFFER = ["The nearest lines the notes do take up are below.",
+                  "Below are the closest questions they can take up.",
+                  "What they can take up nearby is listed below."]
+_ABSTAIN_TAKEAWAYS = ["the notes cannot answer this yet; add notes on it, or ask about what they do cover.",
+                      "this is outside what the notes hold; a note on it would let the question be answered.",
+                      "nothing here settles it; the questions below are the nearest the notes can take up."]
+
+
+def _abstain_framing(question: str) -> str:
+    from rag.synthesize.extractive import question_clause
+
+    return f"This explores {question_clause(question)}."

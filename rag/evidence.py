@@ -5,11 +5,12 @@ per-note cap)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from ingest.readers import WIKILINK, strip_wikilinks
+from ingest.readers import WIKILINK
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|et al|vs|cf|fig|eq|approx|no|Dr|Mr|Ms|Prof|resp|etc)\.", re.I)
 _SPLIT = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
@@ -63,10 +64,24 @@ class Candidate:
     dangling: bool = False  # starts with a pronoun or connective that needs context
     section: str = ""  # "result" or "setup" by its structured-abstract label or chunk heading
     labelled: bool = False  # the section comes from the sentence's own label ("METHODS: …")
+    heading: str = ""  # the heading of the section it is in ("Why it matters", "Evidence"; "" for a summary)
+    link_ids: list[str] = field(default_factory=list)  # notes its [[links]] name (their titles are in the text)
+    linking: bool = False  # it links to another note the answer cites: the note's own connection between them
+    repaired: bool = False  # it opened on a reference ("This …") and carries the sentence before it
+    fit: float = 0.0  # how well it has the form of answer the question asks for (a cause, a number, …)
 
     @property
     def labelled_setup(self) -> bool:
         return self.labelled and self.section == "setup"
+
+
+MAX_JOINED_WORDS = 70  # a sentence repaired with the one before it stays a quotable length
+
+
+def _usable_pair(prev: str, sentence: str) -> bool:
+    """Whether ``prev`` can be quoted before ``sentence`` to resolve its opening reference."""
+    return len(prev.split()) + len(sentence.split()) <= MAX_JOINED_WORDS and not _DANGLING.match(prev) \
+        and not prev.rstrip().endswith(":")
 
 
 def _usable(sentence: str) -> bool:
@@ -79,10 +94,32 @@ def _usable(sentence: str) -> bool:
     return letters >= 0.6 * len(sentence.replace(" ", ""))
 
 
+LinkTitles = Callable[[str], tuple[str, str] | None]  # a [[link]] → (note id, title) of the note it names
+
+
+def render_links(text: str, link_title: LinkTitles | None) -> tuple[str, list[str]]:
+    """``[[slug]]`` → the linked note's title in quotes, and the ids of the notes linked; a link that names no
+    note keeps its shown text (``[[slug|shown]]``) or its words."""
+    ids: list[str] = []
+
+    def sub(m: re.Match) -> str:
+        hit = link_title(m.group(1).strip()) if link_title else None
+        if hit is None:
+            return (m.group(2) or m.group(1).replace("-", " ")).strip()
+        nid, title = hit
+        if nid not in ids:
+            ids.append(nid)
+        return m.group(2).strip() if m.group(2) else f"“{title.strip()}”"
+
+    return WIKILINK.sub(sub, text), ids
+
+
 def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_order: dict[str, list[str]],
-               per_note: int = 24, per_chunk: int = 12) -> list[Candidate]:
+               per_note: int = 24, per_chunk: int = 12, link_title: LinkTitles | None = None) -> list[Candidate]:
     """Sentences from each note's summary, then from its chunks (best-matching chunks first, at most
-    ``per_chunk`` from each, so a long paper offers its second-best passage too)."""
+    ``per_chunk`` from each, so a long paper offers its second-best passage too). A ``[[link]]`` reads as the
+    linked note's title (``link_title`` resolves it) and the sentence names that note in ``link_ids``; a
+    sentence that opens on a reference ("This was shown …") carries the sentence before it, quoted whole."""
     out: list[Candidate] = []
     for rank, note in enumerate(notes):
         nid = note["id"]
@@ -106,11 +143,18 @@ def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_o
             ch = by_id[cid]
             if ch["heading"].strip().lower() in _SKIP_HEADINGS or ch["heading"] == "Summary":
                 continue
-            passage = strip_wikilinks(ch["passage"])
+            passage = render_links(ch["passage"], link_title)[0]
             kind, labelled = section_kind(ch["heading"] or ""), False
             taken = 0
+            prev_raw = ""
             for j, raw in enumerate(split_sentences(ch["passage"])):
-                s = strip_wikilinks(raw)
+                s, links = render_links(raw, link_title)
+                joined = False
+                if _DANGLING.match(s) and prev_raw and _usable_pair(prev_raw, raw):
+                    s, links2 = render_links(f"{prev_raw} {raw}", link_title)
+                    links = list(dict.fromkeys(links2))
+                    joined = True
+                prev_raw = raw
                 m = _LABEL.match(s)
                 if m and section_kind(m.group(1)):  # a label opens a section that runs until the next one
                     # ("RLHF: …" is not a label: only section names are)
@@ -122,10 +166,12 @@ def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_o
                     taken += 1
                     mine.append(Candidate(s, nid, cid, passage, False, rank,
                                           position=1000 + 100 * int(ch["ord"]) + j, linked=bool(WIKILINK.search(raw)),
+                                          heading=ch["heading"] or "", link_ids=[i for i in links if i != nid],
+                                          repaired=joined,
                                           page=ch.get("page"), best_chunk=cid == best_chunk, chunk_rank=crank,
                                           section=kind, labelled=labelled))
         for c in mine:
-            c.dangling = bool(_DANGLING.match(c.text))
+            c.dangling = bool(_DANGLING.match(c.text)) and not c.repaired
         out += mine[:per_note]
     return out
 
@@ -168,16 +214,59 @@ def preselect(cands: list[Candidate], question: str, keep: int = 24, per_note: i
     return chosen[:max(keep, len(count) * per_note)]
 
 
-def score(cands: list[Candidate], vecs: np.ndarray, qvec: np.ndarray, note_sims: dict[str, float]) -> None:
-    """Relevance: the sentence's own similarity to the question, lifted by its note's similarity."""
+# what an answer of each form contains: a cause, a number, a condition, a mechanism, a result with a direction
+_FORM = {
+    "why": re.compile(r"\b(because|due to|driven by|drives?|explain\w*|caus\w*|reasons?|motiv\w*|so that|leads? to|"
+                      r"led to|as a result|stems? from|aris\w*|mechanism|in order to|aversion|incentiv\w*|"
+                      r"rewarded|reward\w* for|so as to|to protect|to avoid)\b", re.I),
+    "quantity": re.compile(r"\d|%|\b(twice|half|double\w*|triple\w*|fold|times|majority|minority|most|few|"
+                           r"rarely|often|none|all|one in)\b", re.I),
+    "condition": re.compile(r"\b(when|whenever|if|only|unless|once|under|after|depend\w*|condition\w*|as long as|"
+                            r"provided)\b", re.I),
+    "how": re.compile(r"\b(by|through|via|mechanism|process|steps?|learn\w*|because|generaliz\w*|generalis\w*)\b",
+                      re.I),
+}
+_SETUP_VERB = re.compile(r"^(?:[A-Z][\w.\-]*(?: (?:et al\.|and [A-Z]\w+))?(?: \([^)]*\))?,? )?(?:\w+ )?"
+                         r"(gave|ran|tested|trained|asked|placed|used|built|studied|prompted|fine-tuned|evaluated|"
+                         r"measured|created|constructed|designed|compared|benchmarked|varied|told|put|set up|"
+                         r"introduced|extended|applied|generated|received|was given|were given|was told|were told|"
+                         r"drew|sampled|recruited|collected|fine-tuned)\b")
+FIT_BONUS = 0.04  # relevance added to a sentence that has the form of answer the question asks for
+
+
+# a model's name carries digits that are no measurement: "Claude 3 Opus", "GPT-4", "Llama 3 405B", "o3"
+_MODEL_NAME = re.compile(r"\b(?:[A-Z][\w.]*[- ]\d+(?:\.\d+)?(?:[- ][A-Z0-9][\w.]*)*|o\d|[A-Z]+-?\d+[A-Za-z]*)\b")
+
+
+def fits(form: str, text: str) -> bool:
+    """Whether ``text`` has the form of answer a question of ``form`` asks for (see ``rag.reading``)."""
+    if form == "quantity":
+        text = _MODEL_NAME.sub(" ", text)
+    pat = _FORM.get(form)
+    return bool(pat.search(text)) if pat else bool(_FINDING.search(text))
+
+
+def is_setup(c: Candidate) -> bool:
+    """A sentence that describes how a study was run rather than what it found ("Palisade Research gave
+    models a series of maths problems …"): a method verb up front and no result in it."""
+    return c.labelled_setup or (bool(_SETUP_VERB.match(c.text)) and not re.search(
+        r"\b(found|finds|show\w*|reveal\w*|became|led|rose|fell|dropped|increas\w*|decreas\w*|\d+%)", c.text))
+
+
+def score(cands: list[Candidate], vecs: np.ndarray, qvec: np.ndarray, note_sims: dict[str, float],
+          form: str = "") -> None:
+    """Relevance: the sentence's own similarity to the question, lifted by its note's similarity and by having
+    the form of answer the question asks for."""
     sims = vecs @ qvec
     for c, v, s in zip(cands, vecs, sims):
         c.vec = v
+        c.fit = float(fits(form, c.text)) if form else 0.0
         c.relevance = (0.65 * float(s) + 0.35 * note_sims.get(c.note_id, float(s))
                        + (0.03 if c.from_summary else 0.0) + (0.03 if _FINDING.search(c.text) else 0.0)
                        + (0.03 if c.best_chunk else 0.0) + (0.03 if c.section == "result" else 0.0)
                        - (0.04 if c.section == "setup" else 0.0)
-                       - (0.08 if c.linked else 0.0) - (0.06 if c.dangling else 0.0))
+                       - (0.08 if c.linked and not c.link_ids else 0.0) - (0.06 if c.dangling else 0.0)
+                       + FIT_BONUS * c.fit - (0.04 if is_setup(c) else 0.0))
 
 
 def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int = 3, dup_sim: float = 0.86,
@@ -237,5 +326,12 @@ def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int =
 
 def in_reading_order(chosen: list[Candidate]) -> list[Candidate]:
     """Notes in the order retrieval ranked them (dense and BM25 fused: a surer guide to which note answers
-    than any one sentence's similarity); within a note, sentences in the order the note has them."""
-    return sorted(chosen, key=lambda c: (c.note_rank, c.note_id, c.position))
+    than any one sentence's similarity); within a note, sentences in the order the note has them — except
+    that the lead note opens on its most direct answer (the best-fitting finding, never a set-up or a
+    sentence leaning on one before it)."""
+    out = sorted(chosen, key=lambda c: (c.note_rank, c.note_id, c.position))
+    if not out:
+        return out
+    first = [c for c in out if c.note_id == out[0].note_id]
+    lead = max(first, key=lambda c: (not c.dangling and not is_setup(c), c.fit, c.relevance))
+    return [lead] + [c for c in out if c is not lead]

@@ -6,7 +6,9 @@ another line) and the index can take it up: it retrieves a relevant note this an
 
 from __future__ import annotations
 
+import random
 import re
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,50 +27,75 @@ def _jaccard(a: str, b: str) -> float:
     return len(wa & wb) / max(1, len(wa | wb))
 
 
-def _bare(title: str) -> str:
-    t = title.strip().rstrip("?.!")
-    return t[0].lower() + t[1:] if t[:2].istitle() and not t[:2].isupper() else t
-
-
-def _topic_of(note: dict) -> str:
-    tags = note.get("tags") or []
-    return tags[0] if tags else ""
-
-
 @dataclass
 class Proposal:
     text: str
     seed_note: str  # the note that suggested it
 
 
-def propose(question: str, themes: list[str], cited: list[dict], neighbours: list[dict]) -> list[Proposal]:
-    """Candidate lines, most promising first. ``neighbours``: notes near the answer it did not cite
-    (linked from cited notes, or retrieved below the cut). Templates read for question titles, statement
-    titles and paper titles alike, with or without tags."""
-    main = themes[0] if themes else None
+# A next line relates what this answer turns on ({a}) to a neighbouring note's subject ({b}): many short
+# wordings, picked by a hash of the question and the neighbour, so no phrase runs through every answer.
+_RELATING = [
+    "Does {a} also drive {b}?", "Is {b} another face of {a}?", "Would curbing {a} change {b}?",
+    "What links {a} to {b}?", "Could {b} be explained by {a}?", "Where do {a} and {b} part ways?",
+    "Do the findings on {b} bear out {a}?", "Does {b} make {a} harder to catch?",
+    "How far does {a} reach into {b}?", "Would {b} look different without {a}?",
+    "Is {a} the root of {b}?", "Would {b} predict {a}, or the reverse?",
+]
+# what an abstained answer offers: the nearest subjects the notes do take up
+_NEAREST = ["What do the notes find about {b}?", "What is known here about {b}?", "How does {b} show up in the notes?",
+            "Which findings bear on {b}?"]
+# a Related bullet's description that points at the note rather than its subject ("the main persistence result")
+_META = re.compile(r"^(the (main|original|same|broader|cross|companion|earlier|later|first)\b)|\b(here|this|paper|"
+                   r"study|result|results|replication|setup|follow-up|companion|above|below)\b", re.I)
+_RELATED_ITEM = re.compile(r"^\s*[-*]\s*\[\[([^\]|#]+)(?:[^\]]*)\]\]\s*[—–:-]+\s*(.+?)\s*$")
+MAX_SUBJECT_WORDS = 9  # a longer description is a sentence, not a subject to ask about
+# a description with a finite verb is a clause ("post-training can suppress the tendency"), not a subject
+_CLAUSE = re.compile(r"\b(can|could|may|might|will|would|should|must|is|are|was|were|does|do|did|has|have|had|"
+                     r"makes?|keeps?|shows?|stays?|helps?|means?)\b", re.I)
+
+
+def related_items(passages: list[str]) -> list[tuple[str, str]]:
+    """(link, description) from a note's "Related" list ("- [[slug]] — what it adds")."""
+    out = []
+    for p in passages:
+        for line in p.splitlines():
+            m = _RELATED_ITEM.match(line)
+            if m:
+                out.append((m.group(1).strip(), m.group(2).strip().rstrip(".")))
+    return out
+
+
+def subject_of(note: dict, avoid: set[str], description: str | None = None) -> str | None:
+    """What a neighbouring note is about, as a short noun phrase: its Related-list description when the cited
+    note gave one, else its most distinctive tag (one the answer's own notes do not carry)."""
+    if description and not _META.search(description) and not _CLAUSE.search(description) \
+            and len(description.split()) <= MAX_SUBJECT_WORDS:
+        return description[0].lower() + description[1:] if description[1:2].islower() else description
+    tags = [t for t in (note.get("tags") or []) if t.lower() not in avoid]
+    return tags[0] if tags else None
+
+
+def propose(question: str, concept: str | None, cited: list[dict], neighbours: list[dict],
+            descriptions: dict[str, str] | None = None, abstained: bool = False) -> list[Proposal]:
+    """Candidate lines, most promising first. ``neighbours``: notes near the answer it did not cite (linked
+    from cited notes, or retrieved below the cut), best first; ``descriptions``: what a cited note's Related
+    list says of a neighbour. Each line asks how this answer's concept bears on the neighbour's subject; an
+    abstained answer asks instead what the notes find about the nearest subjects."""
+    descriptions = descriptions or {}
+    avoid = {t.lower() for n in cited for t in (n.get("tags") or [])}
+    if concept:
+        avoid.add(concept.lower())
     out: list[Proposal] = []
+    wordings = list(_NEAREST if abstained or not concept else _RELATING)
+    # each line of one answer gets its own wording, in an order of its own (a seeded shuffle, not random)
+    random.Random(zlib.crc32(question.encode())).shuffle(wordings)
     for i, n in enumerate(neighbours):
-        title = " ".join(n["title"].split())
-        topic = _topic_of(n)
-        if title.endswith("?"):
-            if main and topic and topic != main:
-                out.append(Proposal(f"{title[:-1]}, and what would that mean for {main}?", n["id"]))
-            elif i % 2 == 0:
-                out.append(Proposal(f"{title[:-1]}, and does the same explanation hold here?", n["id"]))
-            else:
-                out.append(Proposal(f"{title[:-1]}, and how does that change the answer above?", n["id"]))
-        else:
-            short = title if len(title) <= 110 else title[:107].rsplit(" ", 1)[0] + "…"
-            if main:
-                out.append(Proposal(f"What does \u201c{short}\u201d add to what these notes say about {main}?", n["id"]))
-            else:
-                out.append(Proposal(f"What does \u201c{short}\u201d add to this answer?", n["id"]))
-        if main and topic and topic != main and topic not in themes[:2]:
-            out.append(Proposal(f"How does {topic} interact with {main}?", n["id"]))
-    for c in cited[1:3]:
-        for tag in (c.get("tags") or [])[1:2]:
-            if main and tag != main:
-                out.append(Proposal(f"Would {main} look different if {tag} were controlled for?", c["id"]))
+        b = subject_of(n, avoid, descriptions.get(n["id"]))
+        if not b:
+            continue
+        wording = wordings[i % len(wordings)]
+        out.append(Proposal(_cap(wording.format(a=concept or "", b=b)), n["id"]))
     seen: set[str] = set()
     uniq = []
     for p in out:
@@ -77,6 +104,10 @@ def propose(question: str, themes: list[str], cited: list[dict], neighbours: lis
             seen.add(k)
             uniq.append(p)
     return uniq
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def check(proposals: list[Proposal], question: str, vecs: np.ndarray, qvec: np.ndarray, titles: set[str],
@@ -98,3 +129,49 @@ def check(proposals: list[Proposal], question: str, vecs: np.ndarray, qvec: np.n
             continue
         kept.append(i)
     return [proposals[i].text for i in kept]
+
+
+NEIGHBOUR_QUERY_K = 12  # notes a proposed line is searched against, to see that it reaches one the answer lacks
+MAX_PROPOSALS = 10  # proposals embedded and checked per answer
+
+
+class NextLines:
+    """The next inquiring lines for one answer: proposals from its neighbourhood (notes linked from the cited
+    ones, with what their Related lists say of them, and notes retrieved just below the cut), then ``check``."""
+
+    def __init__(self, index, vectors, min_similarity: float, want: int) -> None:
+        self.index = index
+        self.vectors = vectors  # rag.gather.SentenceVectors
+        self.min_similarity = min_similarity
+        self.want = want
+
+    def lines(self, question: str, qvec, concept: str | None, cited: list[str], notes: dict[str, dict],
+              neighbours: list[str], abstained: bool = False) -> list[str]:
+        if self.want == 0:
+            return []
+        m = self.index.manifest
+        cited_rows = [notes[c] for c in cited if c in notes] or list(m.notes(cited).values())
+        descriptions: dict[str, str] = {}
+        linked: list[str] = []
+        for nid, chunks in m.chunks_of(cited).items():
+            items = related_items([c["passage"] for c in chunks if c["heading"].strip().lower() == "related"])
+            for key, desc in items:
+                ids = m.resolve_links([key])
+                if ids and ids[0] not in cited:
+                    descriptions.setdefault(ids[0], desc)
+                    linked.append(ids[0])
+        order = list(dict.fromkeys([*linked, *(n for n in neighbours if n not in cited)]))
+        rows = m.notes(order)
+        proposals = propose(question, concept, cited_rows, [rows[n] for n in order if n in rows], descriptions,
+                            abstained=abstained)[:MAX_PROPOSALS]
+        if not proposals:
+            return []
+        vecs = self.vectors([p.text for p in proposals])
+        cited_set = set(cited)
+
+        def answers_new_notes(i: int) -> bool:
+            hits = self.index.vectors.query(vecs[i], NEIGHBOUR_QUERY_K)
+            return any(h.score >= self.min_similarity and h.note_id not in cited_set for h in hits)
+
+        titles = m.titles_matching([p.text for p in proposals])
+        return check(proposals, question, vecs, qvec, titles, answers_new_notes, min(5, max(3, self.want)))

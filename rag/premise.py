@@ -54,9 +54,10 @@ def presupposition(question: str) -> str | None:
 class Correction:
     claim: str  # what the question takes for granted
     note_id: str  # the note that says otherwise
-    sentence: str  # its sentence, verbatim
+    sentence: str  # its sentence that says otherwise, verbatim
     word: str  # the word on which they disagree
     from_summary: bool = False
+    context: str = ""  # the sentence with the one before it, when it needs that one to name its subject
 
 
 def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]) -> Correction | None:
@@ -84,6 +85,5 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
             alone = len(shared_specific(claim, text)) >= 2
             key = (o.both_cued, -rank, -o.distance, alone, from_summary, o.shared)
             if best is None or key > best[0]:
-                quote = text if alone else context
-                best = (key, Correction(claim, note_id, quote, o.word, from_summary))
+                best = (key, Correction(claim, note_id, text, o.word, from_summary, text if alone else context))
     return best[1] if best else None

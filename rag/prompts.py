@@ -12,8 +12,7 @@ from __future__ import annotations
 import string
 from collections.abc import Mapping
 
-FRAMING_LEAD = "This explores"
-TAKEAWAY_LEAD = "The thing worth taking away:"
+from rag.answer import FRAMING_LEAD, TAKEAWAY_LEAD  # noqa: F401 - the prompt asks for the contract's leads
 
 SYSTEM = (
     "You write short research syntheses from numbered evidence taken from a knowledge base of research "
@@ -26,25 +25,32 @@ EVIDENCE_ITEM = "[{n}] {title} — {text}"
 
 ANSWER = """Question: {question}
 
-Evidence (numbered; each item is a finding from the note named before the dash):
+Evidence (numbered passages; each is from the note named before the dash):
 {evidence}
 
 Write an inquiring line that answers the question from this evidence. Reply with JSON only, in exactly this shape:
-{{"framing": "{framing_lead} <what the question is really asking>",
- "paragraphs": [{{"sentences": [{{"text": "<a finding, in your words>", "cites": [<evidence numbers>]}}, ...]}}, ...],
- "takeaway": "{takeaway_lead} <what follows from the findings together>"}}
+{{"framing": "{framing_lead} <what the question turns on>",
+ "paragraphs": [{{"sentences": [{{"text": "<a sentence, in your words>", "cites": [<evidence numbers>], "kind": "finding" or "connection"}}, ...]}}, ...],
+ "takeaway": "{takeaway_lead} <what follows from the findings together, and where the lever is>",
+ "takeaway_cites": [<evidence numbers>]}}
+
+The structure:
+- "framing": one sentence that starts with "{framing_lead}" and reads the question: the concept or tension it turns on. If the evidence contradicts what the question assumes, say so here.
+- The first paragraph answers the question directly, with the most direct evidence first (if the question's premise is wrong, its first sentence corrects it, citing the passage that does).
+- The next 1 to 3 paragraphs connect the findings across notes: how they agree, extend, qualify or contrast with each other, not one note after another.
+- "takeaway": one sentence that starts with "{takeaway_lead}", says what follows when the findings are taken together, and names the lever (what would change the outcome).
+
+Each sentence has a "kind":
+- "finding": states what a passage found. It cites, in "cites", the evidence numbers it rests on, and says no more than they do: the same numbers, the same direction of effect, the same strength ("some", "may", "in one study" stay as they are; never "all", "always", "proves" unless the passage says so).
+- "connection": relates findings or draws what follows from them. It may have "cites": [] or cite the passages it connects, and it adds no fact: no name, number or result that is not in the evidence or in your findings.
 
 Rules:
-- "framing" is one sentence that starts with "{framing_lead}" and says what the question is really asking.
-- Write 2 to 4 paragraphs. Connect the findings across notes: say how they agree, extend or qualify each other, not one note after another.
-- Every sentence that states a finding cites, in "cites", the evidence numbers it rests on. A sentence that only connects or frames may have "cites": [].
 - Cite only the numbers given above ({numbers}). Never cite a number that is not listed.
 - State only what the evidence says: no invented facts, numbers, names or results. Do not put citation marks like [1] inside "text".
-- "takeaway" is one sentence that starts with "{takeaway_lead}" and says what follows when the findings are taken together.
 - Output the JSON object only: no Markdown, no code fences, no comments."""
 
 REPAIR = """Your reply could not be used: {error}.
-Reply again with only the JSON object in the shape asked for ({{"framing": ..., "paragraphs": [{{"sentences": [{{"text": ..., "cites": [...]}}]}}], "takeaway": ...}}), citing only the numbers {numbers}. No other text."""
+Reply again with only the JSON object in the shape asked for ({{"framing": ..., "paragraphs": [{{"sentences": [{{"text": ..., "cites": [...], "kind": "finding" or "connection"}}]}}], "takeaway": ..., "takeaway_cites": [...]}}), citing only the numbers {numbers}. No other text."""
 
 # name -> (template, the fields it needs)
 TEMPLATES: dict[str, tuple[str, frozenset[str]]] = {
@@ -77,6 +83,7 @@ ANSWER_SCHEMA: dict = {
                             "properties": {
                                 "text": {"type": "string", "maxLength": 400},
                                 "cites": {"type": "array", "items": {"type": "integer"}, "maxItems": 4},
+                                "kind": {"type": "string", "enum": ["finding", "connection"]},
                             },
                             "required": ["text", "cites"],
                         },
@@ -86,6 +93,7 @@ ANSWER_SCHEMA: dict = {
             },
         },
         "takeaway": {"type": "string", "maxLength": 300},
+        "takeaway_cites": {"type": "array", "items": {"type": "integer"}, "maxItems": 4},
     },
     "required": ["framing", "paragraphs", "takeaway"],
 }

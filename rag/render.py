@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer import InquiringLine, Sentence
-
-TAKEAWAY_LEAD = "The thing worth taking away:"
+from rag.answer import TAKEAWAY_LEAD, InquiringLine, Sentence
 
 
 def _with_citation(s: Sentence, cite_text: list[str]) -> str:

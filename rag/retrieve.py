@@ -1,5 +1,7 @@
 """Hybrid retrieval: dense (Chroma) and lexical (BM25) rankings of chunks, each gathered to notes
-(a note counts once, by its best chunk), then fused by weighted reciprocal rank.
+(a note counts once, by its best chunk), then fused (z-scored sum, or reciprocal rank). Optionally, note
+titles are a third field (``title_weight``: the question's cosine to each title, rag.titles), and the
+lexical weight follows the share of the question BM25 can see (``lexical_by_visibility``).
 
 Filters become a list of allowed note ids before either retriever runs, so both apply them inside
 their own query (Chroma ``where``, a BM25 weight mask).
@@ -14,7 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ingest.embedder import Embedder
+from rag.query_terms import query_terms, visible_share
 from rag.settings import RetrievalSettings
+from rag.titles import title_vectors
 from store.index import Index
 
 
@@ -48,6 +52,8 @@ class Retrieval:
     best_dense: float | None  # best cosine among all dense hits (abstention evidence)
     top_chunks: list[str] = field(default_factory=list)  # the best dense chunk ids, best first
     lexical_top_chunks: list[str] = field(default_factory=list)  # the best BM25 chunk ids, best first
+    best_title: float | None = None  # best cosine of the question to a note's title (when titles are a field)
+    lexical_visible: float | None = None  # share of the question's IDF mass in words the corpus uses
 
 
 def _zscores(best: dict[str, float]) -> dict:
@@ -116,10 +122,19 @@ class Retriever:
             t1 = time.perf_counter()
             dense_hits = [(h.id, h.note_id, h.score) for h in self.index.vectors.query(qvec, self.s.candidates, allowed)]
             t["dense"] = (time.perf_counter() - t1) * 1000
+        t_best: dict[str, float] = {}
+        if mode in ("hybrid", "dense") and self.s.title_weight > 0 and qvec is not None:
+            t1 = time.perf_counter()
+            t_all = title_vectors(self.index, self.embedder).scores(qvec, allowed)
+            t_best = dict(sorted(t_all.items(), key=lambda kv: -kv[1])[:self.s.candidates])
+            t["titles"] = (time.perf_counter() - t1) * 1000
+        visible = None
         if mode in ("hybrid", "lexical"):
             t1 = time.perf_counter()
             lex = self.index.lexical()
             lex_hits = lex.search(query, self.s.candidates, allowed) if lex else []
+            if self.s.lexical_by_visibility and lex is not None and lex.retriever is not None:
+                visible = visible_share(query_terms(lex, query))
             t["lexical"] = (time.perf_counter() - t1) * 1000
         t1 = time.perf_counter()
         d_order, d_best, d_chunks = _gather(dense_hits)
@@ -128,11 +143,15 @@ class Retriever:
         l_rank = {n: i for i, n in enumerate(l_order)}
         wd = self.s.dense_weight if mode != "lexical" else 0.0
         wl = self.s.lexical_weight if mode != "dense" else 0.0
+        if self.s.lexical_by_visibility and visible is not None and mode == "hybrid":
+            wl *= visible  # BM25 only sees the words the notes use; it speaks for that share of the question
+        wt = self.s.title_weight if t_best else 0.0
         if self.s.fusion == "zscore":
-            zd, zl = _zscores(d_best), _zscores(l_best)
+            zd, zl, zt = _zscores(d_best), _zscores(l_best), _zscores(t_best)
 
             def fused(nid: str) -> float:
-                return wd * zd.get(nid, zd.get(None, 0.0)) + wl * zl.get(nid, zl.get(None, 0.0))
+                return (wd * zd.get(nid, zd.get(None, 0.0)) + wl * zl.get(nid, zl.get(None, 0.0))
+                        + wt * zt.get(nid, zt.get(None, 0.0)))
         else:
             rk = self.s.rrf_k
 
@@ -141,7 +160,8 @@ class Retriever:
                        (wl / (rk + l_rank[nid] + 1) if nid in l_rank else 0.0)
         chunk_score = _chunk_scores(dense_hits, lex_hits, wd, wl)
         hits: dict[str, NoteHit] = {}
-        for nid in dict.fromkeys(d_order + l_order):
+        t_order = list(t_best) if wt else []
+        for nid in dict.fromkeys(d_order + l_order + t_order):
             chunks = sorted(dict.fromkeys(d_chunks.get(nid, []) + l_chunks.get(nid, [])), key=lambda c: -chunk_score[c])
             hits[nid] = NoteHit(nid, fused(nid), d_best.get(nid), l_best.get(nid), d_rank.get(nid), l_rank.get(nid),
                                 chunks)
@@ -150,4 +170,4 @@ class Retriever:
         t["total"] = (time.perf_counter() - t0) * 1000
         best_dense = max(d_best.values()) if d_best else None
         return Retrieval(query, ranked[:k], qvec, t, best_dense, [h[0] for h in dense_hits[:10]],
-                         [h[0] for h in lex_hits[:10]])
+                         [h[0] for h in lex_hits[:10]], max(t_best.values()) if t_best else None, visible)

@@ -8,15 +8,19 @@ where ``overlap`` is the fraction of the sentence's content words (lower-cased, 
 Snowball-stemmed; numbers count as words) found in the cited evidence, and ``cosine`` is the
 embedding similarity between the sentence and its best-matching cited evidence text.
 
-Sentences at or above the threshold keep their citations (``Sentence.support`` records the score); a
-cited sentence below it loses the citation, and the sentence too when it states a finding. A cited
-sentence with a number (digits, or a number word) that its cited evidence lacks is dropped whatever
-its score: an invented figure. So is one that reverses its evidence on the same word (opposite direction
-words, or a negation only one of them has: see ``reversal``), which the score cannot see. Uncited
-sentences stay only when they are connective framing (their words are the question's, its themes' and
-the vocabulary of connecting findings); an uncited claim is dropped. Every removal is recorded in ``Draft.dropped``.
+Sentences are of two kinds (``Sentence.kind``, as the LLM labels them; unlabelled, a sentence with cites is a
+finding and one without a connection):
 
-The threshold is calibrated by ``eval.verify_calibration`` (``inquire eval verify``).
+* a **finding** must cite, and is dropped when its cited evidence lacks one of its numbers, when it reverses
+  its evidence on a word (and no evidence sentence agrees with it there), when it overclaims (a quantifier or
+  hedge stronger than the evidence's: ``rag.claims``), or when it scores under the threshold;
+* a **connection** may cite nothing; it is dropped when it adds a name or number that neither the evidence
+  nor the answer's findings have, when most of its words are in neither (a claim of its own: "uncited
+  finding"), or when it overclaims. Its cites stay where the cited note half-supports it.
+
+The takeaway is a connection; an overclaimed one, or one that adds a fact, is replaced by a plain takeaway.
+Every removal is recorded in ``Draft.dropped``. The threshold is calibrated on capable-model paraphrases
+(``eval.llm_replay``; see ``SynthesisSettings.support_threshold``).
 """
 
 from __future__ import annotations
@@ -195,60 +199,139 @@ class Scorer:
         return combine(overlap(content_words(sentence), self.words_of(note_ids)), cos)
 
 
+CONNECTION_CITE_FLOOR = 0.5  # share of the threshold a connection's cited note must reach to keep the cite
+# (a connection relates notes, so its words are partly its own; half the finding threshold keeps every cite of
+# the hand-written replies' connections while a note it does not touch at all scores well below)
+FALLBACK_TAKEAWAY = "the findings above are the evidence; read them together rather than any one alone."
+
+
+def kind_of(s: Sentence) -> str:
+    """A sentence's kind as the LLM labelled it; unlabelled, a sentence with cites is a finding, one without
+    a connection."""
+    return s.kind or ("finding" if s.cites else "connection")
+
+
+def _finding_fault(sc: "Scorer", text: str, cites: Sequence[str]) -> str | None:
+    """Why a cited finding cannot stand whatever its support score: a number, reversal or overclaim."""
+    from rag.claims import discourse_free, overclaim
+    from rag.claims import reversal as reversed_on
+
+    missing = sorted(numbers(content_words(discourse_free(text))) - sc.words_of(cites))
+    if missing:  # a count or figure the cited evidence does not have is an invented fact
+        return f"unsupported: number(s) {', '.join(missing)} not in the cited evidence"
+    texts = [t for nid in cites for t in sc.ev.get(nid, [])]
+    flipped = reversed_on(text, texts)
+    if flipped:
+        return f"contradicts the cited evidence (reversed on '{flipped}')"
+    strong = overclaim(text, texts)
+    if strong:
+        return f"overclaims: '{strong}' is stronger than the cited evidence"
+    return None
+
+
+CONNECTION_NOVEL_MAX = 0.5  # most share of a connection's content words that may be new (in no evidence, finding,
+# the question or the connective vocabulary): the hand-written replies' connections reach 0.38; a claim of its
+# own ("bees navigate mainly by magnetic fields") is mostly new words
+
+
+def _connection_fault(text: str, known: Sequence[str], known_words: set[str], novel_max: float = CONNECTION_NOVEL_MAX
+                      ) -> str | None:
+    """Why a connecting sentence cannot stand: it adds a name or figure, states a claim of its own (mostly
+    words nothing known has), or overclaims, against everything known (the evidence given and the answer's
+    findings)."""
+    from rag.claims import new_facts, overclaim
+
+    added = new_facts(text, known)
+    if added:
+        return f"connection adds a fact not in the evidence or the findings: {', '.join(added)}"
+    words = content_words(text)
+    if words and len(words - known_words - _connective_stems()) / len(words) > novel_max:
+        return "uncited finding"  # a claim of its own, not a connection of the evidence
+    strong = overclaim(text, known)
+    if strong:
+        return f"overclaims: '{strong}' is stronger than the evidence"
+    return None
+
+
 def verify(draft, evidence_by_note: dict[str, list[str]], embedder, threshold: float, question: str = "",
            topics: Iterable[str] = ()):
-    """Check every sentence of ``draft`` against the evidence of the notes it cites (in place; returns it).
+    """Check every sentence of ``draft`` against the evidence (in place; returns it).
 
-    Cited sentences scoring ``>= threshold`` keep their citations, less any cited note that adds no
-    support of its own; below it, the citation goes, and the sentence with it when it states a finding.
-    Uncited sentences stay only when they are connective framing (see ``is_connective``; ``topics`` are
-    the question's themes). Removals go to ``draft.dropped``."""
+    A **finding** (``Sentence.kind``, or a sentence with cites when unlabelled) must cite, must have no number,
+    reversal or overclaim its cited evidence lacks (``rag.claims``), and must score ``>= threshold``; it keeps
+    the cites that support it. A **connection** may cite nothing; it stays when it adds no name or figure that
+    neither the evidence nor the answer's findings have and overclaims nothing; its cites stay where the note
+    half-supports it. The takeaway is a connection: when it fails, a plain one replaces it. Removals go to
+    ``draft.dropped``."""
     sentences = [s.text for p in draft.paragraphs for s in p.sentences]
     if draft.takeaway_cites:
         sentences.append(draft.takeaway)
     sc = Scorer(sentences, evidence_by_note, embedder)
     half = threshold / 2
-    paragraphs: list[Paragraph] = []
+    floor = threshold * CONNECTION_CITE_FLOOR
+    fate: dict[int, Sentence | None] = {}
+    # findings first: the connections are then checked against the findings that stand
     for p in draft.paragraphs:
-        kept: list[Sentence] = []
         for s in p.sentences:
+            if kind_of(s) != "finding":
+                continue
             if not s.cites:
-                if is_connective(s.text, question, topics=topics):
-                    kept.append(s)
-                else:
-                    draft.dropped.append({"text": s.text, "cites": [], "score": None, "reason": "uncited finding"})
+                draft.dropped.append({"text": s.text, "cites": [], "score": None, "kind": "finding",
+                                      "reason": "uncited finding"})
+                fate[id(s)] = None
                 continue
             score = sc.score(s.text, s.cites)
-            missing = sc.missing_numbers(s.text, s.cites)
-            flipped = reversal(s.text, [t for nid in s.cites for t in sc.ev.get(nid, [])])
-            if missing:  # a count or figure the cited evidence does not have is an invented fact
+            fault = _finding_fault(sc, s.text, s.cites)
+            if fault is None and score < threshold:
+                fault = "unsupported"
+            if fault:
                 draft.dropped.append({"text": s.text, "cites": list(s.cites), "score": round(score, 4),
-                                      "reason": f"unsupported: number(s) {', '.join(missing)} not in the cited "
-                                                "evidence"})
-            elif flipped:
-                draft.dropped.append({"text": s.text, "cites": list(s.cites), "score": round(score, 4),
-                                      "reason": f"contradicts the cited evidence (reversed on '{flipped}')"})
-            elif score >= threshold:
-                if len(s.cites) > 1:
-                    s.cites = _prune_cites(sc, s, threshold, half, draft.dropped)
-                s.support = round(score, 4)
-                kept.append(s)
-            elif is_connective(s.text, question, topics=topics):
-                draft.dropped.append({"text": s.text, "cites": list(s.cites), "score": round(score, 4),
-                                      "reason": "citation unsupported (sentence kept as framing)"})
-                kept.append(s.model_copy(update={"cites": [], "quote": None}))
-            else:
-                draft.dropped.append({"text": s.text, "cites": list(s.cites), "score": round(score, 4),
-                                      "reason": "unsupported"})
+                                      "kind": "finding", "reason": fault})
+                fate[id(s)] = None
+                continue
+            if len(s.cites) > 1:
+                s.cites = _prune_cites(sc, s, threshold, half, draft.dropped)
+            fate[id(s)] = s.model_copy(update={"support": round(score, 4), "kind": "finding"})
+    known = [t for texts in sc.ev.values() for t in texts]
+    known += [s.text for s in fate.values() if s is not None]
+    known_words = content_words(" ".join([*known, question, *topics]))
+    for p in draft.paragraphs:
+        for s in p.sentences:
+            if id(s) in fate:
+                continue
+            fault = _connection_fault(s.text, known, known_words)
+            if fault:
+                draft.dropped.append({"text": s.text, "cites": list(s.cites), "score": None, "kind": "connection",
+                                      "reason": fault})
+                fate[id(s)] = None
+                continue
+            cites = [c for c in s.cites if sc.score(s.text, [c]) >= floor]
+            for c in s.cites:
+                if c not in cites:
+                    draft.dropped.append({"text": s.text, "cites": [c], "score": round(sc.score(s.text, [c]), 4),
+                                          "kind": "connection",
+                                          "reason": "citation unsupported (connection kept without it)"})
+            fate[id(s)] = s.model_copy(update={"cites": cites, "kind": "connection",
+                                               "quote": s.quote if cites else None})
+    paragraphs: list[Paragraph] = []
+    for p in draft.paragraphs:
+        kept = [fate[id(s)] for s in p.sentences if fate.get(id(s)) is not None]
         if kept:
             paragraphs.append(Paragraph(sentences=kept))
     draft.paragraphs = paragraphs
-    if draft.takeaway_cites:
-        score = sc.score(draft.takeaway, draft.takeaway_cites)
-        if score < threshold:
-            draft.dropped.append({"text": draft.takeaway, "cites": list(draft.takeaway_cites),
-                                  "score": round(score, 4), "reason": "takeaway citation unsupported"})
-            draft.takeaway_cites = []
+    fault = _connection_fault(draft.takeaway, known, known_words, novel_max=1.0)  # the takeaway draws the inference
+    cited_now = {c for p in paragraphs for s in p.sentences for c in s.cites}
+    if fault:
+        draft.dropped.append({"text": draft.takeaway, "cites": list(draft.takeaway_cites), "score": None,
+                              "kind": "takeaway", "reason": f"takeaway replaced: {fault}"})
+        draft.takeaway, draft.takeaway_cites = FALLBACK_TAKEAWAY, []
+    elif draft.takeaway_cites:
+        keep = [c for c in draft.takeaway_cites if c in cited_now and sc.score(draft.takeaway, [c]) >= floor]
+        if keep != list(draft.takeaway_cites):
+            draft.dropped.append({"text": draft.takeaway, "cites": [c for c in draft.takeaway_cites if c not in keep],
+                                  "score": round(sc.score(draft.takeaway, draft.takeaway_cites), 4),
+                                  "kind": "takeaway", "reason": "takeaway citation unsupported"})
+        draft.takeaway_cites = keep
     return draft
 
 

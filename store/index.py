@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from store.base import VectorStore
 from store.chroma import ChromaStore, describe
 from store.errors import (
     IndexBusyError,
@@ -58,13 +59,14 @@ class Index:
     rebuild clears them. Any use of the vectors or the BM25 index while a problem stands raises it."""
 
     def __init__(self, root: Path, chroma_url: str | None = None, collection: str = "inquire",
-                 create: bool = False, check: bool = True) -> None:
+                 create: bool = False, check: bool = True, store: VectorStore | None = None) -> None:
+        """``store``: a vector store to use instead of the Chroma one the settings name (any ``VectorStore``)."""
         self.root = Path(root)
         mpath = self.root / MANIFEST
         self.chroma_url = chroma_url or None
         self.collection = collection
         self._chroma = (None if chroma_url else self.root / CHROMA_DIR, chroma_url, collection)
-        self._vectors: ChromaStore | None = None
+        self._vectors: VectorStore | None = store
         self._lexical: LexicalIndex | None = None
         self._lexical_gen: int | None = None
         self._repairing = False
@@ -234,7 +236,7 @@ class Index:
             self._repairing = before
 
     # -- the vectors
-    def _open_vectors(self, recount: bool = False) -> ChromaStore:
+    def _open_vectors(self, recount: bool = False) -> VectorStore:
         """Open the store (once) and count its vectors against the manifest's chunks (on opening, or when
         ``recount``); a disagreement is added to ``problems``."""
         opened = self._vectors is None
@@ -253,7 +255,7 @@ class Index:
         return self._vectors
 
     @property
-    def vectors(self) -> ChromaStore:
+    def vectors(self) -> VectorStore:
         """Chroma, opened on first use (importing chromadb costs ~0.5-2 s; an unchanged re-ingest never needs it)."""
         self.require_sound()  # a missing store is not quietly created empty
         self._open_vectors()
@@ -267,7 +269,18 @@ class Index:
 
     def describe_store(self) -> str:
         """The store's name without opening it."""
-        return describe(*self._chroma)
+        return self._vectors.describe() if self._vectors is not None and not isinstance(
+            self._vectors, ChromaStore) else describe(*self._chroma)
+
+    def check_built_with(self, vector_hash: str) -> None:
+        """Refuse settings that change vectors or chunks from the ones the index was built with."""
+        m = self.manifest
+        built = m.get("vector_hash")
+        if built is not None and built != vector_hash:
+            raise IndexMismatchError(
+                f"The index at {self.root} was built with other embedding or chunking settings (embedder "
+                f"{m.get('embedder')!r}, chunking {m.get('chunking')}) than the current ones. Use the same settings, "
+                f"or rebuild it with these: {self.repair_command()}, or use another --index.")
 
     # -- lexical generations
     def lexical(self) -> LexicalIndex | None:

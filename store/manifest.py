@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS skipped (root TEXT NOT NULL, path TEXT NOT NULL, line
 CREATE TABLE IF NOT EXISTS warnings (root TEXT NOT NULL, path TEXT NOT NULL, line INTEGER, reason TEXT NOT NULL);
 """
 
+SQL_BATCH = 900  # ids per IN (...) query: under SQLite's default limit of 999 bound parameters
 NOTE_FIELDS = ("id", "hash", "root", "path", "title", "summary", "tags", "source", "date", "url", "links",
                "aliases", "extra", "n_chunks", "updated")
 _JSON_FIELDS = {"tags", "links", "aliases", "extra"}
@@ -159,15 +160,17 @@ class Manifest:
             d[f] = json.loads(d[f])
         return d
 
+    def _in(self, sql: str, values: Iterable) -> Iterator[sqlite3.Row]:
+        """Rows of ``sql`` whose one ``{}`` placeholder is filled with ``IN (?, …)`` for ``values``, in batches
+        SQLite's parameter limit allows."""
+        values = list(values)
+        for i in range(0, len(values), SQL_BATCH):
+            part = values[i:i + SQL_BATCH]
+            yield from self.db.execute(sql.format(",".join("?" * len(part))), part)
+
     def notes(self, ids: Iterable[str] | None = None) -> dict[str, dict]:
-        if ids is None:
-            rows = self.db.execute("SELECT * FROM notes")
-        else:
-            ids = list(ids)
-            rows = []
-            for i in range(0, len(ids), 900):
-                part = ids[i:i + 900]
-                rows += self.db.execute(f"SELECT * FROM notes WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+        rows = self.db.execute("SELECT * FROM notes") if ids is None else \
+            self._in("SELECT * FROM notes WHERE id IN ({})", ids)
         return {r["id"]: self._note(r) for r in rows}
 
     def count_notes(self) -> int:
@@ -188,23 +191,23 @@ class Manifest:
         return [tuple(r) for r in self.db.execute("SELECT id, note_id, text FROM chunks ORDER BY note_id, ord")]
 
     def chunks(self, ids: Iterable[str]) -> dict[str, dict]:
-        ids = list(ids)
-        out = {}
-        for i in range(0, len(ids), 900):
-            part = ids[i:i + 900]
-            for r in self.db.execute(f"SELECT * FROM chunks WHERE id IN ({','.join('?' * len(part))})", part):
-                out[r["id"]] = dict(r)
-        return out
+        return {r["id"]: dict(r) for r in self._in("SELECT * FROM chunks WHERE id IN ({})", ids)}
 
     def chunks_of(self, note_ids: Iterable[str]) -> dict[str, list[dict]]:
         ids = list(note_ids)
         out: dict[str, list[dict]] = {i: [] for i in ids}
-        for i in range(0, len(ids), 900):
-            part = ids[i:i + 900]
-            q = f"SELECT * FROM chunks WHERE note_id IN ({','.join('?' * len(part))}) ORDER BY note_id, ord"
-            for r in self.db.execute(q, part):
-                out[r["note_id"]].append(dict(r))
+        for r in self._in("SELECT * FROM chunks WHERE note_id IN ({}) ORDER BY note_id, ord", ids):
+            out[r["note_id"]].append(dict(r))
         return out
+
+    def forget_hashes(self, db: sqlite3.Connection, ids: Iterable[str]) -> None:
+        """Mark notes as not yet embedded (their vectors are incomplete): the next ingest embeds them again."""
+        db.executemany("UPDATE notes SET hash='' WHERE id=?", [(n,) for n in ids])
+
+    def move_notes(self, db: sqlite3.Connection, moves: Iterable[tuple[str, str, str]]) -> None:
+        """``(path, root, id)``: unchanged notes whose file or root moved keep their vectors, under the new place."""
+        db.executemany("UPDATE notes SET path=?, root=? WHERE id=? AND (path<>? OR root<>?)",
+                       [(p, r, i, p, r) for p, r, i in moves])
 
     # -- skipped inputs
     def set_skipped(self, db: sqlite3.Connection, root: str, skips: list[tuple[str, int | None, str]]) -> None:
@@ -239,13 +242,8 @@ class Manifest:
 
     def titles_matching(self, texts: Iterable[str]) -> set[str]:
         """Those of ``texts`` that are, case aside, some note's title."""
-        texts = list(texts)
-        found = set()
-        for i in range(0, len(texts), 900):
-            part = [t.lower().strip() for t in texts[i:i + 900]]
-            q = f"SELECT title FROM notes WHERE lower(title) IN ({','.join('?' * len(part))})"
-            found |= {r[0] for r in self.db.execute(q, part)}
-        return found
+        return {r[0] for r in self._in("SELECT title FROM notes WHERE lower(title) IN ({})",
+                                       [t.lower().strip() for t in texts])}
 
     def tag_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -1,7 +1,10 @@
 """The `inquire` command line: a thin front end over rag's API.
 
 Errors an operator can act on (InquireError) become one line on stderr and exit code 1; bad usage
-exits 2 (typer's own). Machine output (JSON, JSON Lines) goes to stdout; progress and summaries to stderr.
+exits 2 (typer's own); any other exception is one line naming it and exit code 1, with its traceback only
+under ``--debug`` (or ``INQUIRE_DEBUG=1``). Machine output (JSON, JSON Lines) goes to stdout; progress and
+summaries to stderr. Names, ids, paths and messages come from users and notes: they are printed through
+:func:`_lit` (rich markup escaped), so ``[draft] a.md`` or an id ``x[/b]`` prints as it is.
 """
 
 from __future__ import annotations
@@ -10,23 +13,79 @@ import csv
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+DEBUG_HINT = "run with --debug (or INQUIRE_DEBUG=1) for the traceback"
+# How long the Streamlit child of `inquire ui` may take to stop after a forwarded SIGTERM/SIGINT before it is
+# killed (it stops in well under a second here; the margin is for a page in the middle of an answer).
+CHILD_STOP_GRACE_S = 10.0
+
+
+def _debug_on(ctx: typer.Context | None = None) -> bool:
+    while ctx is not None:
+        if ctx.params.get("debug"):
+            return True
+        ctx = ctx.parent
+    return os.environ.get("INQUIRE_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _lit(value: object) -> str:
+    """User- or note-derived text for a rich print: shown literally, never read as markup."""
+    return escape(str(value))
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(str(msg).split())
+
+
+class _Group(TyperGroup):
+    """Every command runs inside this: an InquireError becomes its one-line message, any other exception one
+    line naming it (typer's own exits, aborts and usage errors pass through). Under --debug both propagate,
+    traceback and all."""
+
+    def invoke(self, ctx: typer.Context):
+        from rag import InquireError
+
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except InquireError as e:
+            if _debug_on(ctx):
+                raise
+            _fail(str(e))
+        except Exception as e:  # noqa: BLE001 - the one place an unexpected error becomes a message
+            if _debug_on(ctx):
+                raise
+            _fail(f"unexpected {type(e).__name__}: {e} ({DEBUG_HINT})")
+
+
+app = typer.Typer(cls=_Group, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ask research notes questions; get inquiring lines back.")
 eval_app = typer.Typer(no_args_is_help=True, help="Measure retrieval, answers and ingest speed.")
 app.add_typer(eval_app, name="eval")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # soft wrap: an error stays one line, however narrow the terminal
 out = Console(soft_wrap=True)
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option("--debug", envvar="INQUIRE_DEBUG",
+                                              help="Show tracebacks instead of one-line errors")] = False):
+    """Ask research notes questions; get inquiring lines back."""
 
 IndexOpt = Annotated[Optional[Path], typer.Option("--index", "-i", help="Index directory [env INQUIRE_INDEX; default ./.inquire]")]
 ChromaOpt = Annotated[Optional[str], typer.Option("--chroma-url", help="Chroma server URL [env INQUIRE_CHROMA_URL]")]
@@ -36,7 +95,7 @@ SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only notes dat
 
 
 def _fail(msg: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {msg}", highlight=False)
+    err.print(f"[bold red]error:[/] {_lit(_one_line(msg))}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -58,14 +117,13 @@ def _settings(index: Path | None, chroma_url: str | None = None, **kw):
         _fail(f"invalid settings: {e.errors()[0]['loc']}: {e.errors()[0]['msg']}")
 
 
-def _engine(index: Path | None, chroma_url: str | None = None, create: bool = False, **kw):
-    from rag import Engine, InquireError
+def _engine(index: Path | None, chroma_url: str | None = None, create: bool = False, check: bool = True, **kw):
+    """The engine; an InquireError (no index, a damaged one, a store that cannot be reached) becomes its one
+    line in _Group, like every other command's. ``check=False`` opens a damaged index anyway (for status)."""
+    from rag import Engine
 
     s = _settings(index, chroma_url, **kw)
-    try:
-        return Engine.open(settings=s, create=create)
-    except InquireError as e:
-        _fail(str(e))
+    return Engine.open(settings=s, create=create) if check else Engine.open(settings=s, create=create, check=False)
 
 
 def _filters(tag, path, since):
@@ -112,29 +170,29 @@ def ingest(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout")] = False,
 ):
     """Add notes to the index (incremental: only what changed is embedded)."""
-    from rag import InquireError
-
     eng = _engine(index, chroma_url, create=True)
     try:
         with _progress() as p:
             rep = eng.ingest(paths, progress=_Bar(p), rebuild=rebuild, wait=wait,
-                             on_wait=lambda m: err.print(f"[yellow]{m}[/]"))
-    except InquireError as e:
-        _fail(str(e))
+                             on_wait=lambda m: err.print(f"[yellow]{_lit(m)}[/]"))
     except KeyboardInterrupt:
         _fail("interrupted: notes embedded so far are saved; run the same command again to finish", 130)
     summary = rep.summary()
     if json_out:
         out.print_json(data={**summary, "skipped_inputs": [{"path": s.path, "line": s.line, "reason": s.reason}
-                                                           for s in rep.skipped]})
+                                                           for s in rep.skipped],
+                             "note_warnings": [{"path": w.path, "line": w.line, "reason": w.reason}
+                                               for w in getattr(rep, "warnings", [])]})
     else:
-        err.print(f"[bold]{eng.settings.index}[/]: {summary['added']} added, {summary['updated']} updated, "
+        err.print(f"[bold]{_lit(eng.settings.index)}[/]: {summary['added']} added, {summary['updated']} updated, "
                   f"{summary['unchanged']} unchanged, {summary['removed']} removed, {summary['skipped']} skipped "
                   f"({summary['chunks_embedded']} chunks embedded in {summary['seconds']:.1f} s)", highlight=False)
         if rep.recovered:
             err.print("[yellow]the previous ingest had been interrupted; the index was reconciled[/]")
         for s in rep.skipped:
-            err.print(f"  [yellow]skipped[/] {s.where()}: {s.reason}", highlight=False)
+            err.print(f"  [yellow]skipped[/] {_lit(s.where())}: {_lit(s.reason)}", highlight=False)
+        for w in getattr(rep, "warnings", []):
+            err.print(f"  [yellow]warning[/] {_lit(w.where())}: {_lit(w.reason)}", highlight=False)
 
 
 # ---------------------------------------------------------------------------------------------- ask
@@ -148,17 +206,14 @@ def ask(
     tag: TagOpt = None, path: PathOpt = None, since: SinceOpt = None,
 ):
     """Answer one question as an inquiring line."""
-    from rag import InquireError, render
+    from rag import render
 
     if fmt not in ("text", "markdown", "json"):
         _fail(f"--format {fmt!r}: use text, markdown or json", 2)
     if question == "-":
         question = sys.stdin.read()
     eng = _engine(index, chroma_url)
-    try:
-        line = eng.ask(question, filters=_filters(tag, path, since), k=k)
-    except InquireError as e:
-        _fail(str(e))
+    line = eng.ask(question, filters=_filters(tag, path, since), k=k)
     sys.stdout.write(render(line, fmt))
     if fmt == "json":
         sys.stdout.write("\n")
@@ -209,21 +264,116 @@ def read_questions(file: str) -> Iterator[tuple[str, str | None, str | None]]:
                 yield str(n), raw.strip(), None
 
 
+class _Sink:
+    """JSON Lines out. A file is opened only when the first record is ready, so a batch that cannot start (no
+    index, a bad question file) leaves an existing file as it was."""
+
+    def __init__(self, path: Path | None, mode: str) -> None:
+        self.path, self.mode, self.f = path, mode, None
+
+    def write(self, rec: dict) -> None:
+        if self.f is None:
+            self.f = self.path.open(self.mode, encoding="utf-8") if self.path else sys.stdout
+        self.f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        self.f.flush()
+
+    def close(self) -> None:
+        if self.path and self.f is not None:
+            self.f.close()
+
+
+def _previous_answers(path: Path, questions: list[tuple[str, str | None, str | None]]) -> tuple[set, dict]:
+    """For --resume: keep the whole answer lines already in ``path`` (a question counts as answered by its id
+    and its text); drop cut-off lines (a killed batch) and the error lines of questions still asked, so those
+    are asked again. The file is rewritten atomically only when something was dropped. Returns the answered
+    (id, question) keys and counts for the report."""
+    wanted = {(qid, q) for qid, q, _ in questions}
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    keep: list[str] = []
+    done: set[tuple[str, str | None]] = set()
+    counts = {"kept": 0, "retried": 0, "cut": 0}
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            if not isinstance(rec, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            counts["cut"] += 1
+            continue
+        key = (str(rec.get("id")), rec.get("question"))
+        if "answer" in rec and "error" not in rec:
+            if key not in done:
+                keep.append(line)
+                done.add(key)
+                counts["kept"] += key in wanted
+        elif key in wanted:
+            counts["retried"] += 1  # failed last time: asked again
+        else:
+            keep.append(line)  # not a question of this file: not ours to drop
+    if len(keep) != len(raw.splitlines()) or (raw and not raw.endswith("\n")):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text("".join(x + "\n" for x in keep), encoding="utf-8")
+        os.replace(tmp, path)
+    return done, counts
+
+
+def _answers(eng, items: list, filters, debug: bool) -> Iterator[tuple]:
+    """Engine.ask_many over ``items``, one (item, line, error) each. ask_many turns an InquireError into its
+    question's error; anything else (a store dropping its connection before it is wrapped) would end the
+    generator, so that question gets the error line and the batch goes on with the next."""
+    i = 0
+    while i < len(items):
+        try:
+            for res in eng.ask_many(items[i:], filters=filters):
+                yield res
+                i += 1
+        except Exception as e:  # noqa: BLE001 - recorded in the question's own output line
+            if debug:
+                raise
+            yield items[i], None, _one_line(f"unexpected {type(e).__name__}: {e}")
+            i += 1
+
+
 @app.command()
 def batch(
+    ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="Questions: .txt (one a line), .jsonl ({id, question}), .csv (id,question), or -")],
     index: IndexOpt = None,
     chroma_url: ChromaOpt = None,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write JSON Lines here (default stdout)")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep the answers already in -o and add only the "
+                                         "questions it lacks (by id and question; failed ones are asked again)")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing -o file")] = False,
     tag: TagOpt = None, path: PathOpt = None, since: SinceOpt = None,
 ):
-    """Answer every question in a file; one JSON line per question (an error stays in its own line)."""
-    from rag import InquireError
+    """Answer every question in a file; one JSON line per question (an error stays in its own line).
 
+    An existing -o file is never replaced by accident: give --resume to finish it or --force to replace it
+    (it is replaced only once the first answer is ready). Answers are written as they come, so a killed batch
+    leaves valid JSON Lines that --resume continues."""
+    from rag import BatchItem
+
+    if resume and output is None:
+        _fail("--resume needs -o FILE: the answers to resume from are read from that file", 2)
+    if resume and force:
+        _fail("--resume keeps the file and --force replaces it; give one of them", 2)
+    if output is not None and not resume and not force and output.exists() and output.stat().st_size > 0:
+        _fail(f"{output} already exists; add --resume to append the questions it lacks, or --force to replace it")
     questions = list(read_questions(file))
+    done: set = set()
+    if resume and output.exists():
+        done, counts = _previous_answers(output, questions)
+        todo = sum((qid, q) not in done for qid, q, _ in questions)
+        err.print(_lit(f"resuming {output}: {counts['kept']} kept, {counts['retried']} failed before, "
+                       f"{counts['cut']} cut-off line{'s' if counts['cut'] != 1 else ''} dropped, {todo} to ask"))
+    questions = [x for x in questions if (x[0], x[1]) not in done]
     eng = _engine(index, chroma_url)
     filters = _filters(tag, path, since)
-    sink = output.open("w", encoding="utf-8") if output else sys.stdout
+    sink = _Sink(output, "a" if resume else "w")
+    items = [BatchItem(qid, q) for qid, q, error in questions if error is None]
+    answers = _answers(eng, items, filters, _debug_on(ctx))
     ok = bad = 0
     try:
         with _progress() as p:
@@ -231,22 +381,19 @@ def batch(
             for qid, q, error in questions:
                 rec: dict = {"id": qid, "question": q}
                 if error is None:
-                    try:
-                        rec["answer"] = json.loads(eng.ask(q, filters=filters).to_json())
-                    except InquireError as e:
-                        error = str(e)
+                    _, line, error = next(answers)  # in order: the next valid question is this one
+                    if line is not None:
+                        rec["answer"] = json.loads(line.to_json())
                 if error is not None:
                     rec["error"] = error
                     bad += 1
                 else:
                     ok += 1
-                sink.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                sink.flush()
+                sink.write(rec)
                 p.advance(task)
     finally:
-        if output:
-            sink.close()
-    err.print(f"{ok} answered, {bad} failed" + (f" → {output}" if output else ""))
+        sink.close()
+    err.print(_lit(f"{ok} answered, {bad} failed" + (f" → {output}" if output else "")))
 
 
 # ---------------------------------------------------------------------------------------------- calibrate
@@ -259,42 +406,50 @@ def calibrate(
     max_false: Annotated[float, typer.Option(min=0.0, max=0.5, help="Most answerable questions it may refuse")] = 0.05,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the threshold without storing it")] = False,
     reset: Annotated[bool, typer.Option("--reset", help="Forget this index's calibration (back to the default)")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Store the threshold even when it would answer built-in "
+                                        "off-topic questions or is under the floor")] = False,
     index: IndexOpt = None,
     chroma_url: ChromaOpt = None,
 ):
     """Set this index's abstention threshold from questions you know the notes answer (and ones they don't)."""
-    from rag import InquireError
     from rag.calibrate import calibrate as run, clear, save
 
     eng = _engine(index, chroma_url)
     if reset:
         clear(eng)
-        err.print(f"calibration removed; abstain_below is {eng.abstain_below} ({eng.threshold_source()[1]})")
+        err.print(_lit(f"calibration removed; abstain_below is {eng.abstain_below} ({eng.threshold_source()[1]})"))
         return
     pos = [q for _, q, e in read_questions(file) if q and not e]
     neg = [q for _, q, e in read_questions(unanswerable) if q and not e] if unanswerable else None
-    try:
-        with _progress() as p:
-            task = p.add_task("scoring questions", total=None)
-            cal = run(eng, pos, neg, max_false, progress=lambda d, t: p.update(task, completed=d, total=t))
-    except InquireError as e:
-        _fail(str(e))
+    with _progress() as p:
+        task = p.add_task("scoring questions", total=None)
+        cal = run(eng, pos, neg, max_false, progress=lambda d, t: p.update(task, completed=d, total=t))
     before, source = eng.threshold_source()
     t = Table(title="abstention threshold for this index", show_header=False)
-    t.add_row("threshold", f"{cal.abstain_below} (in force now: {before}, {source})")
+    t.add_row("threshold", _lit(f"{cal.abstain_below} (in force now: {before}, {source})"))
     t.add_row("answerable questions", f"{cal.answerable}: {100 * cal.false_abstention:.1f}% would be refused "
                                       f"(allowed: {100 * cal.max_false:.0f}%)")
     t.add_row("unanswerable questions", f"{cal.unanswerable} ({cal.unanswerable_source}): "
                                         f"{100 * cal.abstention_on_unanswerable:.1f}% refused")
     out.print(t)
     for item in cal.false_abstained:
-        out.print(f"  would refuse (answerable): {item['question']}  [{item['answerability']}]", highlight=False)
+        out.print(_lit(f"  would refuse (answerable): {item['question']}  [{item['answerability']}]"), highlight=False)
     for item in cal.answered_unanswerable:
-        out.print(f"  would answer (unanswerable): {item['question']}  [{item['answerability']}]", highlight=False)
+        out.print(_lit(f"  would answer (unanswerable): {item['question']}  [{item['answerability']}]"), highlight=False)
+    for item in cal.off_topic_answered:
+        out.print(_lit(f"  would answer (built-in off-topic): {item['question']}  [{item['answerability']}]"),
+                  highlight=False)
+    for item in cal.dragged_down:
+        out.print(_lit(f"  dragged the threshold down (scores like an off-topic question): {item['question']}  "
+                       f"[{item['answerability']}]"), highlight=False)
     if dry_run:
-        err.print("dry run: nothing stored")
+        err.print("dry run: nothing stored" + (_lit(f" (and unsafe: {'; '.join(cal.problems)})") if cal.problems else ""))
+    elif cal.problems and force:
+        save(eng, cal, force=True)
+        err.print(_lit(f"warning: stored anyway (--force): this index now abstains below {cal.abstain_below}, "
+                       f"although {'; '.join(cal.problems)}"))
     else:
-        save(eng, cal)
+        save(eng, cal)  # an unsafe threshold raises InputError: one line, exit 1, nothing stored
         err.print(f"stored: this index now abstains below {cal.abstain_below} "
                   "(INQUIRE_SYNTHESIS__ABSTAIN_BELOW, when set, still wins)")
 
@@ -303,33 +458,42 @@ def calibrate(
 @app.command()
 def status(index: IndexOpt = None, chroma_url: ChromaOpt = None,
            json_out: Annotated[bool, typer.Option("--json", help="Print as JSON")] = False):
-    """What the index holds: notes, chunks, embedder, settings, last ingest, skipped files."""
-    eng = _engine(index, chroma_url)
+    """What the index holds: notes, chunks, embedder, settings, last ingest, skipped files, what is wrong."""
+    eng = _engine(index, chroma_url, check=False)
     st = eng.status()
     if json_out:
         out.print_json(data=st)
-        return
+        raise typer.Exit(1 if st.get("problems") else 0)
     t = Table(show_header=False, box=None)
     for k in ("index", "store", "notes", "chunks", "vectors", "embedder", "chunking", "vector_hash"):
-        t.add_row(k, str(st[k]))
+        t.add_row(k, _lit(st[k]))
     cal = st["calibration"] or {}
-    t.add_row("abstain below", f"{st['abstain_below']} ({st['abstain_below_source']}"
+    t.add_row("abstain below", _lit(f"{st['abstain_below']} ({st['abstain_below_source']}"
               + (f": {cal['answerable']} answerable and {cal['unanswerable']} unanswerable questions, "
-                 f"{cal['notes']} notes then" if st["abstain_below_source"].startswith("calibrated") else "") + ")")
+                 f"{cal['notes']} notes then" if st["abstain_below_source"].startswith("calibrated") else "") + ")"))
     li = st["last_ingest"] or {}
     if li:
         import datetime as dt
         when = dt.datetime.fromtimestamp(li["at"]).isoformat(timespec="seconds")
-        t.add_row("last ingest", f"{when}: {li['added']} added, {li['updated']} updated, {li['unchanged']} unchanged, "
-                                 f"{li['removed']} removed, {li['skipped']} skipped ({li['seconds']} s)")
-    if st["interrupted"]:
+        t.add_row("last ingest", _lit(f"{when}: {li['added']} added, {li['updated']} updated, {li['unchanged']} unchanged, "
+                                 f"{li['removed']} removed, {li['skipped']} skipped ({li['seconds']} s)"))
+    if st.get("ingest_running"):
+        t.add_row("ingest", _lit("running now" + (f" (pid {st['ingest_pid']})" if st.get("ingest_pid") else "")))
+    elif st["interrupted"]:
         t.add_row("warning", "the last ingest was interrupted; the next ingest reconciles the index")
+    for problem in st.get("problems") or []:
+        t.add_row("[bold red]problem[/]", _lit(problem))
+    if st.get("repair"):
+        t.add_row("repair", _lit(st["repair"]))
     out.print(t)
-    if st["skipped"]:
-        out.print(f"\n[bold]skipped inputs ({len(st['skipped'])})[/]")
-        for s in st["skipped"]:
-            where = f"{s['path']}:{s['line']}" if s["line"] else s["path"]
-            out.print(f"  {where}: {s['reason']}", highlight=False)
+    for title, rows in (("skipped inputs", st["skipped"]), ("notes read with warnings", st.get("warnings") or [])):
+        if rows:
+            out.print(f"\n[bold]{title} ({len(rows)})[/]")
+            for s in rows:
+                where = f"{s['path']}:{s['line']}" if s.get("line") else s["path"]
+                out.print(_lit(f"  {where}: {s['reason']}"), highlight=False)
+    if st.get("problems"):
+        raise typer.Exit(1)  # a damaged index is an error for scripts too; the table above says what and how
 
 
 @app.command("settings")
@@ -340,9 +504,11 @@ def show_settings(index: IndexOpt = None):
 
 # ---------------------------------------------------------------------------------------------- ui
 @app.command()
-def ui(index: IndexOpt = None,
+def ui(ctx: typer.Context, index: IndexOpt = None,
        port: Annotated[int, typer.Option(help="Port to listen on")] = 8501,
-       host: Annotated[str, typer.Option(help="Address to listen on (loopback unless told otherwise)")] = "127.0.0.1"):
+       host: Annotated[str, typer.Option(help="Address to listen on (loopback unless told otherwise)")] = "127.0.0.1",
+       notes_root: Annotated[Optional[Path], typer.Option(
+           "--notes-root", help="The page may ingest folders under this one only [default: the current directory]")] = None):
     """Start the chat page (needs the [ui] extra)."""
     try:
         import streamlit  # noqa: F401
@@ -351,10 +517,45 @@ def ui(index: IndexOpt = None,
     s = _settings(index)
     page = Path(__file__).with_name("page.py")
     env = {**os.environ, "INQUIRE_INDEX": str(s.index)}
+    if _debug_on(ctx):
+        env["INQUIRE_DEBUG"] = "1"
+    root = (notes_root or Path.cwd()).expanduser().absolute()
+    env["INQUIRE_PAGE_ROOT"] = str(root)
     cmd = [sys.executable, "-m", "streamlit", "run", str(page), "--server.address", host, "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", "--index", str(s.index)]
-    err.print(f"inquire page on http://{host}:{port}  (index {s.index})")
-    raise typer.Exit(subprocess.call(cmd, env=env))
+           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--", "--index", str(s.index),
+           "--root", str(root)]
+    err.print(_lit(f"inquire page on http://{host}:{port}  (index {s.index}; folders under {root} may be ingested)"))
+    raise typer.Exit(_run_child(cmd, env))
+
+
+def _run_child(cmd: list[str], env: dict[str, str]) -> int:
+    """Run ``cmd`` until it ends; SIGTERM, SIGINT and SIGHUP sent to this process are passed on to it and
+    waited for (killed after CHILD_STOP_GRACE_S), so stopping `inquire ui` never leaves Streamlit on the port.
+    The child runs in its own session, so a terminal's Ctrl-C reaches it once, through here."""
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True)
+    stop_at: list[float] = []
+
+    def forward(signum, _frame) -> None:
+        if proc.poll() is None:
+            proc.send_signal(signum)
+        if not stop_at:
+            stop_at.append(time.monotonic())
+
+    sigs = [signal.SIGTERM, signal.SIGINT] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    old = {sig: signal.signal(sig, forward) for sig in sigs}
+    try:
+        while True:
+            try:
+                return proc.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                if stop_at and time.monotonic() - stop_at[0] > CHILD_STOP_GRACE_S:
+                    proc.kill()
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 # ---------------------------------------------------------------------------------------------- eval
@@ -394,7 +595,7 @@ def eval_retrieval(
     if json_out:
         sys.stdout.write(json.dumps({"floor": "query embedding alone", **floor}) + "\n")
     else:
-        out.print(format_table(rows))
+        out.print(format_table(rows), markup=False)
         out.print(f"floor (one query embedding alone): p50 {floor['embed_ms_p50']:.1f} ms, "
                   f"p95 {floor['embed_ms_p95']:.1f} ms over {floor['n']} queries")
 
@@ -434,12 +635,13 @@ def eval_answers(
         if json_out:
             sys.stdout.write(json.dumps(row) + "\n")
     if not json_out:
-        out.print(format_table(rows))
+        out.print(format_table(rows), markup=False)
         for r in rows:
             if r["suggested_threshold"]:
-                out.print(f"{r['dataset']}: abstain_below={r['abstain_below']}; calibrated here: {r['suggested_threshold']}")
+                out.print(_lit(f"{r['dataset']}: abstain_below={r['abstain_below']}; calibrated here: "
+                               f"{r['suggested_threshold']}"))
             for pr in r["problems"][:5]:
-                out.print(f"  problem: {pr}", highlight=False)
+                out.print(_lit(f"  problem: {pr}"), highlight=False)
 
 
 @eval_app.command("ingest")
@@ -459,7 +661,7 @@ def eval_ingest(
     if json_out:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     else:
-        out.print(format_table(rows))
+        out.print(format_table(rows), markup=False)
 
 
 @eval_app.command("ask")
@@ -478,13 +680,7 @@ def eval_ask(
 
 
 def main() -> None:
-    from rag import InquireError
-
-    try:
-        app()
-    except InquireError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False)
-        sys.exit(1)
+    app()  # errors become one line inside the app (_Group), for the console script and tests alike
 
 
 if __name__ == "__main__":

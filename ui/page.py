@@ -1,9 +1,12 @@
 """The inquire chat page (Streamlit). It only talks to the engine through the ``rag`` API.
 
-    streamlit run ui/page.py -- --index DIR        # or: INQUIRE_INDEX=DIR streamlit run ui/page.py
+    streamlit run ui/page.py -- --index DIR [--root DIR]   # or: INQUIRE_INDEX=DIR INQUIRE_PAGE_ROOT=DIR ...
 
 Safety: everything that comes from a note (titles, summaries, sentences, quotes, tags, paths) is shown
-through :func:`escape_md`; the page never enables raw HTML.
+through :func:`escape_md`; the page never enables raw HTML. Uploads land directly in the index's
+``notes/`` folder, under sanitised names, never over another upload; "Ingest folder" takes folders under
+the page's root only (``--root``, ``$INQUIRE_PAGE_ROOT``, else the directory the page was started in).
+Errors are shown with ``st.error`` in one line; ``INQUIRE_DEBUG=1`` shows the traceback as well.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import datetime as dt
 import os
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -19,11 +23,17 @@ from typing import Any
 import streamlit as st
 
 from rag import Engine, Filters, IndexMissingError, InquireError, InquiringLine, render
+from rag.answer import TAKEAWAY_LEAD
 
 DEFAULT_INDEX = ".inquire"
 UPLOAD_TYPES = ("md", "txt", "pdf", "jsonl")
 _UPLOAD_SUFFIXES = {f".{t}" for t in UPLOAD_TYPES}
-_NAME_DROP = re.compile(r"[^A-Za-z0-9._ -]")
+# Upload names keep letters, marks and digits of every script (Unicode categories L*, M*, N*) and these;
+# everything else (separators and their look-alikes, control and format characters, shell and Windows
+# specials) is dropped.
+_NAME_KEEP = set("._- ()[]")
+MAX_NAME_CHARS = 150  # longest upload name kept (ext4 allows 255 bytes; CJK letters are 3 bytes in UTF-8)
+MAX_SAME_NAME = 1000  # "name (2).md" … "name (1000).md", then the upload is refused
 # CommonMark's ASCII punctuation that can start or end markup (links, emphasis, code, headings, lists,
 # tables, math, Streamlit's :color[...] directives); each is shown literally when backslash-escaped.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$:=^\"'])")
@@ -51,6 +61,42 @@ def short(text: str, words: int = 5, chars: int = 40) -> str:
     return out + ("…" if out != " ".join(ws) else "")
 
 
+def _arg(argv: list[str], flag: str) -> str | None:
+    for i, a in enumerate(argv):
+        if a == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if a.startswith(flag + "="):
+            return a.split("=", 1)[1]
+    return None
+
+
+def root_from(argv: list[str] | None = None, env: dict[str, str] | None = None) -> Path:
+    """The folder "Ingest folder" is confined to: ``--root DIR`` after streamlit's ``--``, else
+    ``$INQUIRE_PAGE_ROOT``, else the directory the page was started in (resolved, links followed)."""
+    argv = sys.argv[1:] if argv is None else argv
+    env = os.environ if env is None else env
+    raw = _arg(argv, "--root") or env.get("INQUIRE_PAGE_ROOT") or os.getcwd()
+    return Path(raw).expanduser().resolve()
+
+
+def confined_folder(typed: str, root: Path) -> tuple[Path | None, str | None]:
+    """The folder a typed path names, if it is under ``root`` (relative paths are read from ``root``;
+    ``..`` and links are resolved first), else None and the message to show."""
+    raw = Path(typed.strip()).expanduser()
+    p = (raw if raw.is_absolute() else root / raw).resolve()
+    if not p.is_relative_to(root):
+        return None, (f"{typed.strip()} is outside the folder this page may ingest from ({root}, its root); "
+                      "give a folder under it, or start the page with `inquire ui --notes-root DIR`.")
+    if not p.exists():
+        return None, f"{typed.strip()} does not exist under {root}; give a folder of .md/.txt/.pdf/.jsonl notes."
+    return p, None
+
+
+def debug_on(env: dict[str, str] | None = None) -> bool:
+    env = os.environ if env is None else env
+    return env.get("INQUIRE_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+
+
 def index_dir_from(argv: list[str] | None = None, env: dict[str, str] | None = None) -> Path:
     """The index directory: ``--index DIR`` after streamlit's ``--``, else ``$INQUIRE_INDEX``, else ``.inquire``."""
     argv = sys.argv[1:] if argv is None else argv
@@ -64,43 +110,82 @@ def index_dir_from(argv: list[str] | None = None, env: dict[str, str] | None = N
 
 
 def safe_upload_name(name: str) -> str | None:
-    """A file name that can only land directly inside the uploads folder, or None to refuse it."""
-    base = Path(str(name or "").replace("\\", "/")).name
-    base = _NAME_DROP.sub("", base).strip().lstrip(". ").strip()  # no hidden files (ingest skips them)
+    """A file name that can only land directly inside the uploads folder, or None to refuse it.
+
+    The last path component (``/`` or ``\\``) in NFC, keeping letters, marks and digits of any script and
+    ``._- ()[]``; spaces of any kind become one space (control characters go); no leading dots (hidden
+    files are not ingested)."""
+    base = unicodedata.normalize("NFC", str(name or "")).replace("\\", "/").rsplit("/", 1)[-1]
+    kept = "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in base
+                   if ch in _NAME_KEEP or unicodedata.category(ch)[0] in "LMN" or unicodedata.category(ch) == "Zs")
+    base = " ".join(kept.split()).lstrip(". ").strip()
     if not base or set(base) <= {"."}:
         return None
     suffix = Path(base).suffix.lower()
-    if suffix not in _UPLOAD_SUFFIXES:
+    if suffix not in _UPLOAD_SUFFIXES or not Path(base).stem.strip():
         return None
-    if len(base) > 150:
-        base = base[: 150 - len(suffix)].rstrip() + suffix
+    if len(base) > MAX_NAME_CHARS:
+        base = base[: MAX_NAME_CHARS - len(suffix)].rstrip() + suffix
     return base
 
 
-def save_uploads(files: Iterable[Any], notes_dir: str | Path, refused: list[str] | None = None) -> list[Path]:
+def _refusal(raw: str, name: str | None) -> str:
+    if not str(raw or "").strip():
+        return "the file has no name"
+    if name is None:
+        return (f"not a {'/'.join(sorted(_UPLOAD_SUFFIXES))} file name with a letter or digit in it; "
+                "rename it and upload it again")
+    return "it would not land inside the notes folder (a link there points elsewhere)"
+
+
+def save_uploads(files: Iterable[Any], notes_dir: str | Path,
+                 refused: list[tuple[str, str]] | None = None) -> list[Path]:
     """Write uploaded files (objects with ``.name`` and ``.getvalue()``) into ``notes_dir`` only.
 
-    Names are sanitized (:func:`safe_upload_name`); a name that is empty, only dots, of another
-    type, or whose resolved target is not directly inside ``notes_dir`` is refused (and appended to
-    ``refused`` if given). Returns the paths written.
+    Names are sanitized (:func:`safe_upload_name`). A name already taken by a different file gets a suffix
+    (``note (2).md``), so no upload overwrites another; the same bytes under the same name are not written
+    twice. A name that is empty, of another type, or whose target is a link or not directly inside
+    ``notes_dir`` is refused: ``(name as uploaded, reason)`` is appended to ``refused`` if given.
+    Returns the paths of the uploads (written or already there), in order.
     """
     root = Path(notes_dir)
     root.mkdir(parents=True, exist_ok=True)
     root = root.resolve()
     saved: list[Path] = []
     for f in files or []:
-        raw = getattr(f, "name", "")
+        raw = str(getattr(f, "name", "") or "")
         name = safe_upload_name(raw)
-        target = (root / name).resolve() if name else None
-        if target is None or target.parent != root or not target.is_relative_to(root):
-            if refused is not None:
-                refused.append(str(raw))
-            continue
         data = f.getvalue() if hasattr(f, "getvalue") else f.read()
-        with open(target, "wb") as out:
-            out.write(data if isinstance(data, bytes) else str(data).encode("utf-8"))
+        data = data if isinstance(data, bytes) else str(data).encode("utf-8")
+        target = _place(root, name, data) if name else None
+        if target is None:
+            if refused is not None:
+                refused.append((raw, _refusal(raw, name)))
+            continue
         saved.append(target)
     return saved
+
+
+def _place(root: Path, name: str, data: bytes) -> Path | None:
+    """Write ``data`` under ``name`` in ``root``, or the first free ``name (n)``; the path, or None to refuse.
+    Exclusive creation (``"xb"``) never follows or replaces an existing file or link."""
+    stem, suffix = Path(name).stem, Path(name).suffix
+    for n in range(1, MAX_SAME_NAME + 1):
+        target = root / (name if n == 1 else f"{stem} ({n}){suffix}")
+        if target.parent != root:
+            return None
+        if target.is_symlink():
+            if n == 1:
+                return None  # a link planted under the uploaded name: refuse rather than work around it
+            continue
+        try:
+            with open(target, "xb") as out:
+                out.write(data)
+            return target
+        except FileExistsError:
+            if target.is_file() and target.read_bytes() == data:
+                return target  # the same upload again
+    return None
 
 
 def _when(ts: Any) -> str:
@@ -163,7 +248,7 @@ def render_line(line: InquiringLine, key_prefix: str) -> None:
                 for ci, (c, passages) in enumerate(by_note.items()):
                     _note_popover(line, c, num[c], passages, key=f"{key_prefix}-p{pi}-c{ci}")
     if line.takeaway:
-        lead = "The thing worth taking away:"
+        lead = TAKEAWAY_LEAD
         body = line.takeaway.strip()
         if body.startswith(lead):
             body = body[len(lead):].strip()
@@ -218,9 +303,9 @@ def _ingest(eng: Engine | None, index_dir: Path, paths: list[Path]) -> None:
         if eng is None:
             own = eng = Engine.open(index_dir, create=True)
         rep = eng.ingest(paths, progress=progress)
-    except InquireError as e:
+    except Exception as e:  # noqa: BLE001 - shown as one st.error (see show_error), never a traceback
         bar.empty()
-        st.error(str(e))
+        show_error(e, "while ingesting")
         return
     finally:
         if own is not None:
@@ -236,9 +321,22 @@ def _ingest(eng: Engine | None, index_dir: Path, paths: list[Path]) -> None:
     st.rerun()
 
 
-def sidebar(eng: Engine | None, index_dir: Path | None = None) -> tuple[Filters, int | None]:
+def show_error(e: BaseException, doing: str = "") -> None:
+    """One st.error for an exception: an InquireError's own message; anything else named, with how to see
+    the traceback (shown too when INQUIRE_DEBUG=1)."""
+    if isinstance(e, InquireError):
+        st.error(escape_md(str(e)))
+    else:
+        st.error(escape_md(f"Something went wrong{' ' + doing if doing else ''} ({type(e).__name__}: {e}). "
+                           "Start the page with INQUIRE_DEBUG=1 to see the traceback."))
+    if debug_on():
+        st.exception(e)
+
+
+def sidebar(eng: Engine | None, index_dir: Path | None = None, root: Path | None = None) -> tuple[Filters, int | None]:
     """Index status, ingest, filters and settings. Returns the filters and k for the next question."""
     index_dir = Path(index_dir or (eng.index.root if eng else DEFAULT_INDEX))
+    root = root or root_from()
     filters, k = Filters(), None
     with st.sidebar:
         st.header("inquire")
@@ -249,6 +347,10 @@ def sidebar(eng: Engine | None, index_dir: Path | None = None) -> tuple[Filters,
             st.toast(done[0])
             if done[1]:
                 st.warning("Some files could not be read:\n\n" + "\n".join(f"- {escape_md(r)}" for r in done[1]))
+        refused = st.session_state.get("upload_refused")  # kept until the next upload: it survives the rerun
+        if refused:
+            st.warning("These uploads were not saved:\n\n"
+                       + "\n".join(f"- {escape_md(n or '(no name)')}: {escape_md(why)}" for n, why in refused))
 
         if eng is not None:
             s = eng.status()
@@ -261,6 +363,8 @@ def sidebar(eng: Engine | None, index_dir: Path | None = None) -> tuple[Filters,
                            f"{last.get('updated', 0)} updated, {last.get('removed', 0)} removed")
             if s.get("interrupted"):
                 st.warning("The last ingest was interrupted; ingest again to repair the index.")
+            for problem in s.get("problems") or []:
+                st.error(escape_md(f"{problem}. Repair: {s.get('repair') or 'rebuild the index'}"))
             skipped = s.get("skipped") or []
             if skipped:
                 with st.expander(f"Skipped files ({len(skipped)})"):
@@ -288,25 +392,28 @@ def sidebar(eng: Engine | None, index_dir: Path | None = None) -> tuple[Filters,
                        "`inquire calibrate` sets it from your own questions).")
 
         st.subheader("Add notes")
-        folder = st.text_input("Folder path", key="ingest_path", placeholder="e.g. examples/notes")
+        folder = st.text_input("Folder path", key="ingest_path", placeholder="e.g. examples/notes",
+                               help=f"A folder under {root} (relative paths are read from there).")
         if st.button("Ingest folder", key="ingest_folder"):
-            p = Path(folder.strip()).expanduser() if folder.strip() else None
-            if p is None:
+            if not folder.strip():
                 st.warning("Type the path of a folder of notes first.")
-            elif not p.exists():
-                st.error(f"{escape_md(p)} does not exist; give a folder of .md/.txt/.pdf/.jsonl notes.")
             else:
-                _ingest(eng, index_dir, [p])
+                p, problem = confined_folder(folder, root)
+                if problem:
+                    st.error(escape_md(problem))
+                else:
+                    _ingest(eng, index_dir, [p])
         files = st.file_uploader("Upload notes", type=list(UPLOAD_TYPES), accept_multiple_files=True,
                                  key="uploads")
         if st.button("Ingest uploads", key="ingest_uploads", disabled=not files):
-            refused: list[str] = []
+            refused_now: list[tuple[str, str]] = []
             notes_dir = index_dir / "notes"
-            saved = save_uploads(files or [], notes_dir, refused)
-            if refused:
-                st.warning("Refused these file names: " + ", ".join(escape_md(r) for r in refused))
+            saved = save_uploads(files or [], notes_dir, refused_now)
+            st.session_state["upload_refused"] = refused_now
             if saved:
-                _ingest(eng, index_dir, [notes_dir])
+                _ingest(eng, index_dir, [notes_dir])  # reruns the page: the refusals show from session state
+            else:
+                st.rerun()
     return filters, k
 
 
@@ -337,7 +444,10 @@ def _ask(eng: Engine, question: str, filters: Filters, k: int | None) -> None:
         except InquireError as e:
             entry["error"] = str(e)
         except Exception as e:  # noqa: BLE001 - a page shows a message, never a traceback
-            entry["error"] = f"Something went wrong while answering ({type(e).__name__}: {e})."
+            entry["error"] = (f"Something went wrong while answering ({type(e).__name__}: {e}). "
+                              "Start the page with INQUIRE_DEBUG=1 to see the traceback.")
+            if debug_on():
+                st.exception(e)
         history.append(entry)
         _show_answer(entry, i)
 
@@ -345,13 +455,20 @@ def _ask(eng: Engine, question: str, filters: Filters, k: int | None) -> None:
 def _show_answer(entry: dict, i: int) -> None:
     with st.container(key=f"answer-{i}"):
         if "error" in entry:
-            st.error(entry["error"])
+            st.error(escape_md(entry["error"]))
         else:
             render_line(entry["line"], f"ans{i}")
 
 
 def main() -> None:
     st.set_page_config(page_title="inquire", layout="centered")
+    try:
+        page()
+    except Exception as e:  # noqa: BLE001 - the page shows one st.error, never a traceback (unless debugging)
+        show_error(e)
+
+
+def page() -> None:
     index_dir = index_dir_from()
     eng: Engine | None = None
     problem: str | None = None
@@ -363,8 +480,10 @@ def main() -> None:
         problem = str(e)
     except Exception as e:  # noqa: BLE001 - e.g. invalid INQUIRE_* settings
         problem = f"The index at {index_dir} could not be opened ({type(e).__name__}: {e})."
+        if debug_on():
+            st.exception(e)
 
-    filters, k = sidebar(eng, index_dir)
+    filters, k = sidebar(eng, index_dir, root_from())
     st.title("Ask the notes")
 
     if eng is None:

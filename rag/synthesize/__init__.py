@@ -13,6 +13,7 @@ from typing import Protocol
 
 from rag.answer import Paragraph
 from rag.evidence import Candidate
+from rag.reading import Reading
 
 
 @dataclass
@@ -23,6 +24,10 @@ class Context:
     pool: list[Candidate]  # every scored candidate (the synthesizer may draw a takeaway from it)
     themes: list[str] = field(default_factory=list)  # the question's themes (tags shared by the notes)
     indirect: bool = False  # the notes pass the abstention threshold only just: say so (see INDIRECT)
+    reading: Reading | None = None  # the question's form and clause (rag.reading)
+    concept: str | None = None  # what the question turns on, in the best notes' words
+    correction: Candidate | None = None  # a best note's sentence contradicting what the question takes for granted
+    correction_claim: str | None = None  # what the question takes for granted
 
 
 # what the framing says when the notes bear on the question only indirectly (Context.indirect)

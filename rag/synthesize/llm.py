@@ -31,8 +31,9 @@ from rag.synthesize.llm_reply import InvalidReply, extract_json, has_words, pars
 from rag.synthesize.llm_stream import ProseStream
 from rag.verify import verify
 
-MAX_ITEMS = 12  # numbered evidence items in one prompt (more made the 8k-context prompt crowd the reply)
-MAX_EXTRA = 4  # of which at most this many come from the pool beyond the selected evidence
+MAX_PASSAGES = 8  # numbered passages in one prompt: a chunk is at most 254 tokens, so 8 (~2k tokens) leave the
+# reply room in a 4k llama.cpp context (12 isolated sentences took ~2.5k before passages were given)
+MAX_EXTRA = 3  # of which at most this many come from the pool beyond the selected evidence
 
 
 @dataclass
@@ -66,27 +67,45 @@ class LLMSynthesizer:
 
     # ---------------------------------------------------------------- evidence and prompt
     def number_evidence(self, ctx: Context) -> list[Item]:
-        """The selected evidence, plus a few strong unused sentences from the pool (same notes), numbered
-        from 1 in reading order (notes in order of their best sentence)."""
+        """The passages (the chunk around each selected sentence; a summary for a summary sentence) of the
+        selected evidence, plus a few strong unused sentences' passages from the pool, numbered from 1 in
+        reading order (notes in order of their best sentence). Duplicates are merged: a passage given twice,
+        or one inside another of the same note (a summary the body's opening restates), is one item."""
         titles = {n["id"]: n.get("title", n["id"]) for n in ctx.notes}
-        chosen = list(ctx.evidence)[:MAX_ITEMS]
+        chosen = list(ctx.evidence)
         seen = {(c.note_id, c.text) for c in chosen}
         floor = min((c.relevance for c in chosen), default=0.0)
         extra = [c for c in ctx.pool if (c.note_id, c.text) not in seen and c.note_id in titles and not c.dangling
                  and not c.linked and c.relevance >= floor]
         extra.sort(key=lambda c: -c.relevance)
-        chosen += extra[:max(0, min(MAX_EXTRA, MAX_ITEMS - len(chosen)))]
+        items: list[tuple[object, str]] = []  # (first candidate, passage)
+        n_extra = 0
+        selected = {id(c) for c in chosen}
+        for c in chosen + extra:
+            is_extra = id(c) not in selected
+            if len(items) >= MAX_PASSAGES or (is_extra and n_extra >= MAX_EXTRA):
+                continue
+            passage = " ".join((c.passage or c.text).split())
+            flat = passage.lower()
+            dup = next((i for i, (o, p) in enumerate(items) if o.note_id == c.note_id
+                        and (flat in p.lower() or p.lower() in flat)), None)
+            if dup is not None:
+                if len(passage) > len(items[dup][1]):  # keep the longer of two nested passages
+                    items[dup] = (items[dup][0], passage)
+                continue
+            items.append((c, passage))
+            n_extra += is_extra
         first: dict[str, int] = {}
-        for i, c in enumerate(chosen):
+        for i, (c, _) in enumerate(items):
             first.setdefault(c.note_id, i)
-        chosen.sort(key=lambda c: (first[c.note_id], c.position))
-        return [Item(i + 1, c.note_id, titles.get(c.note_id, c.note_id), c.text, c.passage or c.text)
-                for i, c in enumerate(chosen)]
+        items.sort(key=lambda cp: (first[cp[0].note_id], cp[0].position))
+        return [Item(i + 1, c.note_id, titles.get(c.note_id, c.note_id), c.text, p)
+                for i, (c, p) in enumerate(items)]
 
     def messages(self, ctx: Context, items: Sequence[Item]) -> list:
         from llama_index.core.llms import ChatMessage
 
-        evidence = "\n".join(prompts.render("evidence_item", n=it.n, title=it.title, text=it.text) for it in items)
+        evidence = "\n".join(prompts.render("evidence_item", n=it.n, title=it.title, text=it.passage) for it in items)
         user = prompts.render("answer", question=ctx.question, evidence=evidence, numbers=self._numbers(items),
                               framing_lead=prompts.FRAMING_LEAD, takeaway_lead=prompts.TAKEAWAY_LEAD)
         return [ChatMessage(role="system", content=prompts.render("system")), ChatMessage(role="user", content=user)]
@@ -168,11 +187,10 @@ class LLMSynthesizer:
                      "text": reply2[:500]}])
         draft = self._draft(ctx, items, parsed, dropped)
         evidence_by_note: dict[str, list[str]] = {}
-        for it in items:
+        for it in items:  # what the LLM was shown: the passages
             evidence_by_note.setdefault(it.note_id, [])
-            for t in (it.text, it.passage):
-                if t not in evidence_by_note[it.note_id]:
-                    evidence_by_note[it.note_id].append(t)
+            if it.passage not in evidence_by_note[it.note_id]:
+                evidence_by_note[it.note_id].append(it.passage)
         verify(draft, evidence_by_note, self.embedder, self.threshold, question=ctx.question, topics=ctx.themes)
         if not any(s.cites for p in draft.paragraphs for s in p.sentences):
             return self._fallback(ctx, "no supported sentences", draft.dropped)
@@ -202,9 +220,10 @@ class LLMSynthesizer:
         paragraphs = []
         for p in paras:
             sents = []
-            for text, raw in p:
+            for parsed in p:
+                text, raw = parsed
                 ids, quote = map_cites(text, raw)
-                sents.append(Sentence(text=text, cites=ids, quote=quote))
+                sents.append(Sentence(text=text, cites=ids, quote=quote, kind=getattr(parsed, "kind", None)))
             paragraphs.append(Paragraph(sentences=sents))
         from rag.synthesize.extractive import question_clause
 

@@ -81,6 +81,26 @@ def inline(text: str) -> tuple[str, list[int]]:
     return " ".join(clean.split()), nums
 
 
+KINDS = ("finding", "connection")
+
+
+class ParsedSentence(tuple):
+    """(text, raw cites), equal to that pair, with the sentence's ``kind`` as the LLM labelled it ("finding",
+    "connection", or None when it gave none or something else)."""
+
+    kind: str | None
+
+    def __new__(cls, text: str, cites: list, kind: str | None = None) -> "ParsedSentence":
+        obj = super().__new__(cls, (text, cites))
+        obj.kind = kind
+        return obj
+
+
+def _kind(raw) -> str | None:
+    k = raw.strip().lower() if isinstance(raw, str) else None
+    return k if k in KINDS else None
+
+
 def _sentences(p) -> list[tuple[str, list]]:
     if isinstance(p, dict):
         p = p.get("sentences", p.get("text", []))
@@ -90,9 +110,11 @@ def _sentences(p) -> list[tuple[str, list]]:
         raise InvalidReply("a paragraph is neither an object with \"sentences\" nor a list")
     out = []
     for s in p:
+        kind = None
         if isinstance(s, str):
             text, cites = s, []
         elif isinstance(s, dict):
+            kind = _kind(s.get("kind", s.get("type")))
             text = s.get("text", s.get("sentence", ""))
             cites = cite_numbers(s.get("cites", s.get("citations", [])))
             if not isinstance(text, str):
@@ -101,7 +123,7 @@ def _sentences(p) -> list[tuple[str, list]]:
             raise InvalidReply("a sentence is neither an object nor a string")
         text, marked = inline(text)
         if re.search(r"[^\W\d_]", re.sub(r"<[^>]*>", "", text)):  # "..." or "<a finding>" is no sentence
-            out.append((text, cites + [n for n in marked if n not in cites]))
+            out.append(ParsedSentence(text, cites + [n for n in marked if n not in cites], kind))
     return out
 
 

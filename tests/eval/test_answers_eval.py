@@ -36,7 +36,7 @@ def test_span_must_be_inside_a_cited_quote():
 def test_threshold_respects_the_false_abstention_cap():
     answerable = [(x, 0.5) for x in [0.5, 0.55, 0.6, 0.62, 0.7, 0.71, 0.8, 0.81, 0.9, 0.95] * 2]
     unanswerable = [(x, 0.3) for x in [0.1, 0.2, 0.3, 0.52, 0.58]]
-    best = suggest_threshold(answerable, unanswerable, max_false=0.05)
+    best = suggest_threshold(answerable, unanswerable, max_false=0.05, never_below_best=0.6)
     assert best["false_abstention"] <= 0.05 and best["abstention_on_unanswerable"] == 0.6
     assert 0.3 < best["threshold"] <= 0.5
 
@@ -45,7 +45,7 @@ def test_threshold_follows_the_engines_close_note_rule():
     """A question whose best note is very close is never refused, so it cannot pull the threshold down."""
     answerable = [(0.05, 0.9)] + [(x, 0.5) for x in [0.5, 0.55, 0.6, 0.62, 0.7, 0.71, 0.8, 0.81, 0.9, 0.95] * 2]
     unanswerable = [(x, 0.3) for x in [0.1, 0.2, 0.3, 0.52, 0.58]]
-    best = suggest_threshold(answerable, unanswerable, max_false=0.0)
+    best = suggest_threshold(answerable, unanswerable, max_false=0.0, never_below_best=0.6)
     assert best["false_abstention"] == 0.0 and best["abstention_on_unanswerable"] == 0.6
 
 

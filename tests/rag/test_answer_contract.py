@@ -130,25 +130,23 @@ def test_answerability_wants_the_question_answered_in_one_passage(demo_engine):
     on_topic = check("Does training on human approval make models tell people what they want to hear?")
     # words from two unrelated notes: each is in the corpus, but no passage holds them together
     scattered = check("Does sourdough hydration change Claude 3 Opus persuasion of debate judges?")
-    assert on_topic.focus > scattered.focus
-    assert on_topic.score >= demo_engine.abstain_below > scattered.score
+    assert on_topic.focus > scattered.focus and on_topic.score > scattered.score
 
 
 def test_an_answer_the_notes_only_just_support_says_so(demo_engine):
     from rag import Engine, Settings
-    from rag.synthesize import INDIRECT
+    from rag.compose import INDIRECT_VARIANTS
 
     q = "Do bigger, more capable models become safer or more worrying?"  # best cosine well under 0.6
 
     def ask(**synthesis):
         s = Settings(synthesis={"abstain_below": 0.0, **synthesis})
-        eng = Engine.open(demo_engine.settings.index, settings=s)
-        eng._embedder = demo_engine.embedder
+        eng = Engine.open(demo_engine.settings.index, settings=s, embedder=demo_engine.embedder)
         return eng.ask(q)
 
     flagged = ask(indirect_below=1.0)
-    assert not flagged.abstained and flagged.meta["support"] == "indirect"
-    assert INDIRECT in flagged.framing and "most direct" not in render(flagged, "text")
+    assert not flagged.abstained and flagged.meta.support == "indirect"
+    assert any(v in flagged.framing for v in INDIRECT_VARIANTS) and "most direct" not in render(flagged, "text")
     plain = ask(indirect_below=0.0)
-    assert plain.meta["support"] == "direct" and INDIRECT not in plain.framing
-    assert demo_engine.ask("How long should sourdough bread proof before baking?").meta["support"] == "none"
+    assert plain.meta.support == "direct" and not any(v in plain.framing for v in INDIRECT_VARIANTS)
+    assert demo_engine.ask("How long should sourdough bread proof before baking?").meta.support == "none"

@@ -3,7 +3,7 @@
 import pytest
 from typer.testing import CliRunner
 
-from rag import Engine, InquireError
+from rag import Engine, InputError, InquireError
 from rag.calibrate import OFF_TOPIC, calibrate, choose, refused, save
 from rag.settings import DEFAULT_ABSTAIN_BELOW
 from ui.cli import app
@@ -35,7 +35,10 @@ def _questions(eng):
 
     ids = [r[0] for r in sqlite3.connect(eng.index.root / "manifest.sqlite").execute("SELECT id FROM notes")]
     notes = eng.index.manifest.notes(ids)
-    return [n["title"] for n in notes.values()] + [n["summary"].split(". ")[0] + "?" for n in notes.values()]
+    firsts = [n["summary"].split(". ")[0] for n in notes.values()]
+    # a cut-off fragment ("Gerstgrasser et al?") is no question the notes answer: it would (rightly) make the
+    # threshold unsafe, see the test below
+    return [n["title"] for n in notes.values()] + [f + "?" for f in firsts if len(f.split()) >= 5]
 
 
 def test_calibration_is_stored_used_overridden_and_reset(small_engine, monkeypatch):
@@ -73,3 +76,40 @@ def test_cli_calibrate_dry_run_and_too_few_questions(small_engine, tmp_path):
     assert r.exit_code == 1 and "too few to calibrate" in r.stderr
     with pytest.raises(InquireError):
         calibrate(small_engine, ["one?", "two?"])
+
+
+def test_one_off_topic_answerable_question_cannot_store_a_threshold_that_lets_off_topic_through(small_engine, tmp_path):
+    """One bad "answerable" question used to pull the threshold to 0.0, stored without a word; then
+    "What is the capital of France?" was answered from the notes."""
+    eng, idx = small_engine, str(small_engine.settings.index)
+    bad = "What is the capital of France?"
+    qs = _questions(eng) + [bad]
+    cal = calibrate(eng, qs)
+    assert not cal.safe
+    assert cal.off_topic_answered, "the built-in off-topic questions it would answer are named"
+    assert bad in [d["question"] for d in cal.dragged_down]
+    with pytest.raises(InputError, match="--force"):
+        save(eng, cal)
+    qfile = tmp_path / "q.txt"
+    qfile.write_text("\n".join(qs))
+    r = CliRunner().invoke(app, ["calibrate", str(qfile), "--index", idx])
+    assert r.exit_code == 1, r.output
+    assert "not stored" in r.stderr and "--force" in r.stderr
+    assert bad in r.stdout and "dragged" in r.stdout
+    assert Engine.open(idx).threshold_source()[1] == "default"
+    assert Engine.open(idx).ask(bad).abstained  # the default still refuses it
+    # --force stores it anyway, with the warning
+    r = CliRunner().invoke(app, ["calibrate", str(qfile), "--index", idx, "--force"])
+    assert r.exit_code == 0, r.output
+    assert "stored anyway" in r.stderr
+    assert Engine.open(idx).threshold_source() == (cal.abstain_below, "calibrated for this index")
+
+
+def test_a_threshold_under_the_floor_is_unsafe_even_when_off_topic_questions_are_refused():
+    from rag.calibrate import MIN_ABSTAIN_BELOW, check
+
+    pos = [(0.5, 0.5)] * 20
+    off = [(0.0, 0.1)] * 5  # off-topic questions scoring 0 are refused by any threshold above 0
+    problems, off_answered, _ = check(MIN_ABSTAIN_BELOW / 2, ["q"] * 20, pos, ["o"] * 5, off, 0.6)
+    assert problems and "floor" in problems[0] and not off_answered
+    assert check(MIN_ABSTAIN_BELOW * 2, ["q"] * 20, pos, ["o"] * 5, off, 0.6)[0] == []

@@ -75,7 +75,7 @@ NOTES = [
 def test_a_false_premise_is_corrected_from_the_note():
     c = check("Why does distilling a watermarked model remove the watermark?", NOTES)
     assert c is not None and c.note_id == "watermarks.md" and c.word == "watermark"
-    assert c.sentence.startswith("Distilling a watermarked model hid the watermark")
+    assert c.sentence.startswith("Distilling a watermarked model hid the watermark") and c.context == c.sentence
 
 
 def test_a_true_premise_and_a_yes_no_question_are_left_alone():

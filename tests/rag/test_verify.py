@@ -9,7 +9,7 @@ from rag.answer import Paragraph, Sentence
 from rag.synthesize import Draft
 from eval.verify_calibration import balanced_accuracy, calibrate_threshold
 from rag.text import content_words
-from rag.verify import is_connective, support_score, verify
+from rag.verify import FALLBACK_TAKEAWAY, is_connective, support_score, verify
 
 THRESHOLD = 0.45
 
@@ -83,6 +83,7 @@ def test_verify_keeps_supported_drops_unsupported_and_records(emb):
     assert reasons["Whales sing to navigate the oceans at night."] == "uncited finding"
     assert reasons[SUPPORTED[2][0]].startswith("citation unsupported")
     assert len(out.paragraphs) == 2  # the emptied paragraph is gone
+    # the takeaway draws the inference: its words may be its own, but not its citation
     assert out.takeaway_cites == [] and reasons["the oceans are warming fast."] == "takeaway citation unsupported"
 
 
@@ -149,3 +150,85 @@ def test_verify_drops_a_reversed_claim_however_similar_it_looks(emb):
     out = verify(d, {"calib": CALIB[:1]}, emb, THRESHOLD)
     assert [s.text for p in out.paragraphs for s in p.sentences] == [CALIB[0]]
     assert out.dropped[0]["reason"] == "contradicts the cited evidence (reversed on 'calibr')"
+
+
+# ------------------------------------------------------------------ issue 13: kinds, reversals that agree, overclaims
+BACKDOOR = ["Adversarial training on red-team prompts stopped the model misbehaving on those prompts. But the true "
+            "trigger still worked: the model had learned to recognise its trigger more precisely, effectively hiding "
+            "the backdoor instead of removing it.",
+            "Follow-up work found that clearer or more emphatic instructions reduced but did not remove the behaviour."]
+SOME = ["Of 25 chat models placed in the same scenario, only five showed a compliance gap. Models from every "
+        "developer did it at least some of the time. The authors suggest the mechanism could lock in other preferences."]
+
+
+@pytest.mark.parametrize("claim", [
+    "It did not remove the backdoor: the true trigger still worked, so the backdoor was hidden rather than removed.",
+    "Clearer or more emphatic instructions reduced the behaviour without removing it.",
+])
+def test_a_sentence_that_agrees_with_its_evidence_is_no_reversal(claim):
+    from rag.claims import reversal
+
+    assert reversal(claim, BACKDOOR) is None
+
+
+@pytest.mark.parametrize("claim,word", [
+    ("All chat models showed a compliance gap.", "all"),
+    ("In most runs the chat models showed a compliance gap.", "most"),
+    ("The authors prove the mechanism locks in other preferences.", "prove"),
+    ("The same mechanism will lock in other preferences.", "will"),
+])
+def test_overclaims_are_caught(claim, word):
+    from rag.claims import overclaim
+
+    assert overclaim(claim, SOME, aligned=1) == word
+
+
+@pytest.mark.parametrize("claim", [
+    "Only five of 25 models showed a compliance gap, though models from every developer did it some of the time.",
+    "The mechanism could, the authors suggest, lock in other preferences.",
+    "Supervised fine-tuning, RL and adversarial training all left the defection intact.",  # "all" over named items
+])
+def test_faithful_strength_is_no_overclaim(claim):
+    from rag.claims import overclaim
+
+    assert overclaim(claim, SOME) is None
+
+
+def test_connections_may_cite_nothing_but_add_no_fact(emb):
+    keep = "Read together, these findings say the trigger was hidden, not removed."
+    named = "Read together, these findings match what Redwood Research saw in GPT-4."
+    figure = "Read together, the hidden trigger worked in 40 of the prompts."
+    d = Draft(framing="This explores x.", paragraphs=[Paragraph(sentences=[
+        Sentence(text=BACKDOOR[0].split(". ")[0] + ".", cites=["bd"], kind="finding"),
+        Sentence(text=keep, cites=[], kind="connection"),
+        Sentence(text=named, cites=[], kind="connection"),
+        Sentence(text=figure, cites=[]),  # unlabelled and uncited: checked as a connection
+    ])], takeaway="the backdoor will always come back.", takeaway_cites=["bd"])
+    out = verify(d, {"bd": BACKDOOR}, emb, THRESHOLD)
+    kept = [s for p in out.paragraphs for s in p.sentences]
+    assert [s.text for s in kept][1:] == [keep]
+    assert [s.kind for s in kept] == ["finding", "connection"]
+    reasons = {x["text"]: x["reason"] for x in out.dropped}
+    assert "redwood" in reasons[named] and "40" in reasons[figure]
+    # an overclaimed takeaway is replaced, not shown
+    assert out.takeaway == FALLBACK_TAKEAWAY and out.takeaway_cites == []
+    assert reasons["the backdoor will always come back."].startswith("takeaway replaced: overclaims")
+
+
+def test_a_finding_labelled_so_must_cite(emb):
+    d = Draft(framing="f.", paragraphs=[Paragraph(sentences=[
+        Sentence(text="The trigger still worked after adversarial training.", cites=[], kind="finding")])],
+        takeaway="t.")
+    out = verify(d, {"bd": BACKDOOR}, emb, THRESHOLD)
+    assert out.paragraphs == [] and out.dropped[0]["reason"] == "uncited finding"
+
+
+def test_parse_reply_reads_each_sentences_kind():
+    from rag.synthesize.llm_reply import parse_reply
+
+    _, paras, _, _ = parse_reply({"paragraphs": [{"sentences": [
+        {"text": "A finding here.", "cites": [1], "kind": "finding"},
+        {"text": "A connection here.", "cites": [], "kind": "Connection"},
+        {"text": "No kind given here.", "cites": []}]}]})
+    assert paras[0] == [("A finding here.", [1]), ("A connection here.", []), ("No kind given here.", [])]
+    assert [s.kind for s in paras[0]] == ["finding", "connection", None]

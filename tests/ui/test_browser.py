@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -138,7 +139,8 @@ def wait_answer(page, i: int, t0: float) -> tuple[float, float]:
     first = answer(page, i).get_by_test_id("stMarkdownContainer").first
     first.wait_for(state="visible", timeout=WAIT_MS)
     t_first = time.perf_counter() - t0
-    expect(answer(page, i).get_by_text("Answered in")).to_be_visible(timeout=WAIT_MS)
+    # the timing caption (anchored: a quoted sentence may say "answered in" too)
+    expect(answer(page, i).get_by_text(re.compile(r"^Answered in \d"))).to_be_visible(timeout=WAIT_MS)
     t_done = time.perf_counter() - t0
     return t_first, t_done
 
@@ -312,6 +314,8 @@ def test_upload_saves_inside_the_index_and_warns_on_unreadable_files(browser, se
             {"name": "uploaded note.md", "mimeType": "text/markdown", "buffer": good},
             {"name": "../../escape-attempt.md", "mimeType": "text/markdown", "buffer": good.replace(b"An uploaded", b"A second")},
             {"name": "broken.pdf", "mimeType": "application/pdf", "buffer": b"not a pdf at all"},
+            {"name": "笔记 ノート.md", "mimeType": "text/markdown", "buffer": good.replace(b"An uploaded", b"A CJK")},
+            {"name": "???.md", "mimeType": "text/markdown", "buffer": good.replace(b"An uploaded", b"A refused")},
         ]
         page.locator(".st-key-uploads input[type=file]").set_input_files(files)
         expect(page.locator(".st-key-uploads")).to_contain_text("broken.pdf", timeout=WAIT_MS)
@@ -319,13 +323,14 @@ def test_upload_saves_inside_the_index_and_warns_on_unreadable_files(browser, se
         sidebar = page.get_by_test_id("stSidebar")
         expect(sidebar.get_by_text("Ingested:")).to_be_visible(timeout=WAIT_MS)
         warning = sidebar.get_by_test_id("stAlertContentWarning")
-        expect(warning).to_contain_text("broken.pdf")
-        expect(warning).to_contain_text("unreadable PDF")
+        expect(sidebar).to_contain_text("broken.pdf")
+        expect(warning.first).to_contain_text("unreadable PDF")
+        expect(sidebar).to_contain_text("???.md")  # the refused name, still shown after the ingest's rerun
         saved = sorted(p.name for p in notes_dir.iterdir())
-        assert saved == ["broken.pdf", "escape-attempt.md", "uploaded note.md"], saved
+        assert saved == ["broken.pdf", "escape-attempt.md", "uploaded note.md", "笔记 ノート.md"], saved
         assert not list(demo["index"].parent.glob("escape-attempt.md"))
         assert not list(REPO.glob("escape-attempt.md"))
-        warning.scroll_into_view_if_needed()
+        warning.first.scroll_into_view_if_needed()
         path = shot(page, "06-upload.png")
         assert not dialogs
         report(capsys, f"uploads saved in {notes_dir}: {saved}", f"screenshot: {path}")

@@ -191,6 +191,7 @@ def test_no_index_shows_help_not_a_traceback(tmp_path, monkeypatch):
 
 def test_sidebar_ingest_builds_a_missing_index(tmp_path, monkeypatch, notes_dir):
     idx = tmp_path / "fresh-index"
+    monkeypatch.setenv("INQUIRE_PAGE_ROOT", str(notes_dir.parent))  # folder ingest is confined to the root
     at = new_app(idx, monkeypatch)
     at.run()
     at.sidebar.text_input(key="ingest_path").set_value(str(notes_dir))
@@ -290,7 +291,8 @@ def test_save_uploads_stays_inside_the_notes_folder(tmp_path):
     root = notes.resolve()
     assert saved and all(p.parent == root for p in saved)
     assert sorted(p.name for p in saved) == sorted(["x.md", "ok note.md", "win.txt", "hidden.md", "evil.md", "c.jsonl"])
-    assert set(refused) == {"/etc/passwd", "..", ".", "", "script.sh"}
+    assert {name for name, _ in refused} == {"/etc/passwd", "..", ".", "", "script.sh"}
+    assert all(why for _, why in refused)  # each refusal says why
     # nothing was written anywhere but the notes folder
     outside = [p for p in tmp_path.rglob("*") if p.is_file() and p.parent != root]
     assert outside == []
@@ -313,7 +315,7 @@ def test_save_uploads_refuses_a_symlink_out(tmp_path):
 
     refused: list[str] = []
     assert page.save_uploads([Upload()], notes, refused) == []
-    assert refused == ["link.md"] and secret.read_text() == "keep"
+    assert [name for name, _ in refused] == ["link.md"] and secret.read_text() == "keep"
 
 
 def test_escape_md():

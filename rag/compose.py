@@ -1,0 +1,349 @@
+"""Composition of the extractive inquiring line: framing, reading, connections and takeaway, written around
+the evidence the notes give (``rag.evidence`` chose it; this module never chooses what is true, only how it is
+said).
+
+Every finding is a note's own sentence, quoted as the note has it and cited to it. What this module writes
+itself is the connective tissue, each part from what the evidence says rather than from its position:
+
+* the **framing** reads the question: its form (a cause, a number, a condition, a yes or no) and the concept
+  the best notes use for it ("terminal goal guarding"), worded in one of several ways so that no fixed phrase
+  runs through every answer;
+* the **reading** opens on the most direct answer — or, when the best notes contradict what the question
+  takes for granted, on the correction;
+* each further note is introduced by how its finding relates to the lead one: it **contrasts** (says the
+  opposite on a shared word, or turns on "but", "unlike"), **qualifies** (only, unless, depends), **extends**
+  (also, beyond, across, more broadly) or **agrees**; a note's own sentence that links two cited notes ("the
+  same outcome seen in …") is quoted as the connection it is;
+* the **takeaway** is the notes' own statement of what follows: a "why it matters" sentence, a lever (what
+  reduces, reverses or fixes the effect), or the finding the others circle.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+
+import numpy as np
+
+from rag.answer import Paragraph, Sentence
+from rag.contradiction import opposition
+from rag.evidence import Candidate, is_setup
+from rag.reading import Reading
+
+# -------------------------------------------------------------------------------------------- wording
+# Framing skeletons per question form: {clause} is the question as a clause, {concept} what it turns on.
+# Many short variants (none shares a run of five words with another), picked by a hash of the question, so
+# the framings of different questions do not read as one template.
+_FRAMES = {
+    "why": [
+        "This explores {clause}, a question that turns on {concept}",
+        "This explores {clause}; the notes trace it to {concept}",
+        "At issue is {clause}, and what {concept} has to do with it",
+        "This asks {clause}, and the causes the notes find lie in {concept}",
+        "This explores {clause}, taking {concept} as the thread to follow",
+        "The question is {clause}: an explanation that runs through {concept}",
+        "This looks for the cause: {clause}, read through {concept}",
+        "This explores {clause}, where the notes' account centres on {concept}",
+    ],
+    "quantity": [
+        "This explores {clause}: a figure, and what {concept} makes of it",
+        "The question wants a number: {clause}, measured in work on {concept}",
+        "This asks {clause}, which the notes put a figure on under {concept}",
+        "This explores {clause}, counting what the notes record about {concept}",
+        "At issue is a magnitude: {clause}, as the work on {concept} reports it",
+        "This explores {clause}, with the size of the effect taken from {concept}",
+    ],
+    "condition": [
+        "This explores {clause}: the conditions the notes attach to {concept}",
+        "The question is about circumstances: {clause}, as studied under {concept}",
+        "This asks {clause}, which the notes answer by the settings where {concept} appears",
+        "This explores {clause}, and where the line falls for {concept}",
+        "At issue is {clause}; the notes' answer depends on {concept}",
+        "This explores {clause}, separating the cases the notes record for {concept}",
+    ],
+    "whether": [
+        "This explores {clause}, which the notes test through {concept}",
+        "The question is {clause}; what the notes find turns on {concept}",
+        "This asks {clause}, with {concept} as the evidence to weigh",
+        "This explores {clause}: a yes or no the notes settle through {concept}",
+        "At issue is {clause}, answered here from the work on {concept}",
+        "This explores {clause}, weighing what studies of {concept} found",
+        "This weighs {clause}, a matter the notes approach through {concept}",
+        "This explores {clause}; the answer rests on {concept}",
+    ],
+    "how": [
+        "This explores {clause}: the mechanism, as the notes describe it through {concept}",
+        "This asks {clause}, tracing the steps the notes record in {concept}",
+        "At issue is the how: {clause}, by way of {concept}",
+        "This explores {clause}, following the process the notes call {concept}",
+        "The question is {clause}, and the notes' account turns on {concept}",
+        "This explores {clause}, with {concept} as the working part",
+    ],
+    "what": [
+        "This explores {clause}, a question the notes take up through {concept}",
+        "At issue is {clause}; the notes answer it from work on {concept}",
+        "This asks {clause}, reading the notes on {concept}",
+        "This explores {clause}, drawing on what is recorded about {concept}",
+        "The question is {clause}, and {concept} is where the notes meet it",
+        "This explores {clause}, which comes down to {concept}",
+    ],
+}
+# When no clause can be made safely (the question's wording resists a grammatical rewrite)
+_FRAMES_NO_CLAUSE = [
+    "This explores a question about {concept}: {focus}",
+    "The question turns on {concept}, and {focus}",
+    "At issue is {concept}; {focus}",
+    "This reads the question as one about {concept}: {focus}",
+    "This takes up {concept}, asking {focus}",
+]
+_FOCUS = {"why": "what the notes give as its cause", "quantity": "how large the effect the notes measured is",
+          "condition": "under which conditions it holds", "whether": "whether the evidence says yes or no",
+          "how": "how it comes about", "what": "what the notes record on it"}
+_CONTRADICTED = ["The notes dispute what it takes for granted.", "The notes contradict its premise.",
+                 "What it assumes is not what the notes found.", "Its premise does not survive the notes."]
+INDIRECT_VARIANTS = [
+    "The notes bear on this only indirectly: what follows is the closest they come, not an answer they settle.",
+    "Nothing here answers it head-on; the nearest findings follow, and they leave it open.",
+    "The notes touch this only at an angle, so read what follows as the nearest evidence, not a settled answer.",
+    "No note takes this up directly: the closest findings are below, and the question stays open.",
+]
+_PREMISE_LEADS = [
+    "The question takes for granted that {claim}, but the notes say otherwise.",
+    "The notes do not bear out the premise that {claim}.",
+    "The notes do not support the assumption that {claim}.",
+]
+_DIRECT = [("The most direct evidence is that", "The most direct evidence:"),
+           ("The clearest answer is that", "The clearest answer:"),
+           ("Most directly,", "Most directly:"),
+           ("The answer the notes give is that", "The notes' answer:")]
+_NEAREST = [("The nearest finding is that", "The nearest finding:"),
+            ("The closest the notes come is that", "The closest the notes come:")]
+_RELATION_LEADS = {
+    "contrasts": [("Against this,", "Against this:"), ("Pulling the other way,", "Pulling the other way:"),
+                  ("The picture is not uniform:", "The picture is not uniform:")],
+    "qualifies": [("There is a limit here:", "There is a limit here:"),
+                  ("Only up to a point:", "Only up to a point:"),
+                  ("A qualification:", "A qualification:")],
+    "extends": [("The same pattern reaches further:", "The same pattern reaches further:"),
+                ("Beyond a single setting,", "Beyond a single setting:"),
+                ("Wider still,", "Wider still:")],
+    "agrees": [("Pointing the same way,", "Pointing the same way:"),
+               ("A separate line of evidence agrees:", "A separate line of evidence agrees:"),
+               ("In the same direction,", "In the same direction:")],
+}
+_QUALIFY = re.compile(r"\b(only (when|if|in|for|under)|unless|depend\w*|except|limited to|at least in|"
+                      r"not (always|every|all)|in some|some of the time|mainly|largely|partly|model-dependent)\b", re.I)
+_CONTRAST_OPENING = re.compile(r"^(but|however|unlike|in contrast|by contrast|whereas|conversely|yet)\b", re.I)
+_EXTEND = re.compile(r"\b(also|beyond|across|more broadly|general\w*|even|spread\w*|extend\w*|wider|other "
+                     r"(settings|tasks|models|domains)|transfer\w*)\b", re.I)
+# words that may be lower-cased when a lead-in is put before a sentence that starts with them
+_LOWERABLE = set("""a an the in on at for from to by with without when while if although though as after before
+this that these those it its they their there here models model language large llms most many some more
+across both each every one two three several such training trained people humans researchers studies
+study work evidence results analysis experiments testing asking giving using adding under over
+""".split())
+_LEVER = re.compile(r"\b(reduces?|reduced|mitigat\w*|prevents?|prevented|reverses?|reversed|only when|only works "
+                    r"when|unless|restores?|counteracts?|remed\w*|cuts?|largely (prevented|disappeared)|fix\w*)\b", re.I)
+_NEGATED = re.compile(r"\b(not|no|never|fail\w*|without|cannot)\b", re.I)
+_WHY_IT_MATTERS = re.compile(r"why it matters|implications?|significance|takeaway|so what", re.I)
+
+
+def pick(options: Sequence, key: str, salt: str = ""):
+    """One of ``options``, the same for the same question (a stable hash, not a random draw)."""
+    return options[zlib.crc32(f"{salt}|{key}".encode()) % len(options)]
+
+
+def lead_in(lead: tuple[str, str], sentence: str) -> str:
+    """A connective before a quoted finding: the clause form ("The clearest answer is that x …") when the
+    sentence's first word can safely be lower-cased, else the colon form ("The clearest answer: Huang …")."""
+    clause, colon = lead
+    first = sentence.split(" ", 1)[0]
+    bare = re.sub(r"\W", "", first)
+    if bare.lower() in _LOWERABLE and bare[:1].isupper() and (len(bare) == 1 or bare[1:].islower()):
+        return f"{clause} {sentence[0].lower()}{sentence[1:]}"
+    return f"{colon} {sentence}"
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+# -------------------------------------------------------------------------------------------- framing
+def framing(reading: Reading, concept: str | None, *, contradicted: bool = False, indirect: bool = False) -> str:
+    q = reading.question
+    concept = concept or "what the notes record"
+    if reading.clause:
+        text = pick(_FRAMES.get(reading.form, _FRAMES["what"]), q, "frame").format(clause=reading.clause,
+                                                                                    concept=concept)
+    else:
+        text = pick(_FRAMES_NO_CLAUSE, q, "frame").format(concept=concept, focus=_FOCUS.get(reading.form,
+                                                                                              _FOCUS["what"]))
+    text = _cap(text.rstrip(".")) + "."
+    if contradicted:
+        text += " " + pick(_CONTRADICTED, q, "contra")
+    elif indirect:
+        text += " " + pick(INDIRECT_VARIANTS, q, "indirect")
+    return text
+
+
+# -------------------------------------------------------------------------------------------- relations
+def relation(lead: Candidate, other: Candidate) -> str:
+    """How ``other``'s finding relates to the lead one: contrasts (it says the opposite on a word they share,
+    or opens on a contrast), qualifies, extends or agrees."""
+    if opposition(lead.text, other.text, min_shared=2) is not None or _CONTRAST_OPENING.match(other.text):
+        return "contrasts"
+    if _QUALIFY.search(other.text):
+        return "qualifies"
+    if _EXTEND.search(other.text):
+        return "extends"
+    return "agrees"
+
+
+def _sentence(c: Candidate, text: str | None = None) -> Sentence:
+    cites = [c.note_id] + [n for n in c.link_ids if n != c.note_id]
+    return Sentence(text=text or c.text, cites=cites, quote=c.passage, page=c.page, kind="finding")
+
+
+def _connection(text: str) -> Sentence:
+    return Sentence(text=text, cites=[], kind="connection")
+
+
+# -------------------------------------------------------------------------------------------- the line
+def compose(question: str, reading: Reading, concept: str | None, evidence: Sequence[Candidate],
+            pool: Sequence[Candidate], *, indirect: bool = False, correction: Candidate | None = None,
+            correction_claim: str | None = None) -> tuple[str, list[Paragraph], str, list[str]]:
+    """(framing, paragraphs, takeaway, takeaway cites) from the evidence (in reading order: the lead note
+    first) and, when the premise check found one, the correcting sentence."""
+    q = question
+    frame = framing(reading, concept, contradicted=correction is not None, indirect=indirect)
+    groups: dict[str, list[Candidate]] = {}
+    for c in evidence:
+        if correction is not None and c.text == correction.text and c.note_id == correction.note_id:
+            continue
+        groups.setdefault(c.note_id, []).append(c)
+    for nid, sents in groups.items():  # each note speaks first with its best finding, never a set-up
+        best = max(sents, key=lambda c: (not c.dangling and not is_setup(c) and not c.linking, c.relevance))
+        groups[nid] = [best] + [c for c in sents if c is not best]
+    order = list(groups)
+    paragraphs: list[Paragraph] = []
+    used: set[int] = set()
+
+    # the reading: the correction, or the most direct answer, then what its note adds
+    p1: list[Sentence] = []
+    lead: Candidate | None = None
+    if correction is not None:
+        claim = (correction_claim or "").rstrip(" .?")
+        if claim:
+            p1.append(_connection(pick(_PREMISE_LEADS, q, "premise").format(claim=claim)))
+        p1.append(_sentence(correction))
+        used.add(id(correction))
+        lead = correction
+        own = groups.pop(correction.note_id, [])
+        order = [n for n in order if n != correction.note_id]
+        for c in _follow_ups(correction, own)[:1]:
+            p1.append(_sentence(c))
+            used.add(id(c))
+    elif order:
+        top = order.pop(0)
+        own = groups[top]
+        lead = own[0]
+        leads = _NEAREST if indirect else _DIRECT
+        p1.append(_sentence(lead, lead_in(pick(leads, q, "lead"), lead.text)))
+        used.add(id(lead))
+        for c in _follow_ups(lead, own[1:]):
+            p1.append(_sentence(c))
+            used.add(id(c))
+        for c in own[1:]:  # the lead note's own links onward to other cited notes come with the connections
+            if id(c) not in used and c.linking:
+                if c.dangling:  # "It looks like a cousin of …": its "it" is the lead finding, so it follows it
+                    p1.append(_sentence(c))
+                    used.add(id(c))
+                else:
+                    groups.setdefault(f"{top}#rest", []).append(c)
+        if f"{top}#rest" in groups:
+            order.append(f"{top}#rest")
+    if p1:
+        paragraphs.append(Paragraph(sentences=p1))
+
+    # the connections: each further note introduced by how it relates to the lead finding
+    cur: list[Sentence] = []
+    for i, nid in enumerate(order):
+        sents = groups[nid]
+        first = sents[0]
+        rel = relation(lead, first) if lead is not None else "agrees"
+        if first.linking:  # the note's own sentence connecting it to a cited note: it is the connective
+            text = first.text
+        else:
+            text = lead_in(pick(_RELATION_LEADS[rel], q + nid, "rel"), first.text)
+        cur.append(_sentence(first, text))
+        used.add(id(first))
+        for c in sents[1:]:
+            cur.append(_sentence(c))
+            used.add(id(c))
+        if len(cur) >= PARAGRAPH_SENTENCES or i == len(order) - 1:
+            paragraphs.append(Paragraph(sentences=cur))
+            cur = []
+    paragraphs = paragraphs[:MAX_PARAGRAPHS]
+    cited = [c for p in paragraphs for s in p.sentences for c in s.cites]
+    takeaway, tk = _takeaway(q, evidence, pool, used, set(cited))
+    return frame, paragraphs, takeaway, tk
+
+
+def _follow_ups(lead: Candidate, own: Sequence[Candidate]) -> list[Candidate]:
+    """What the lead note adds right after its lead finding: on-point sentences that say something new and
+    do not reach out to other notes (those belong with the connections)."""
+    out = []
+    for c in own:
+        if c.linking or c.dangling or c.relevance < lead.relevance - FOLLOW_UP_SLACK:
+            continue
+        if lead.vec is not None and c.vec is not None and float(lead.vec @ c.vec) >= RESTATES:
+            continue
+        out.append(c)
+    return out[:FOLLOW_UPS]
+
+
+FOLLOW_UPS = 2  # sentences the lead note adds to its lead finding in the first paragraph
+FOLLOW_UP_SLACK = 0.12  # how far below the lead finding's relevance a follow-up may be
+RESTATES = 0.80  # cosine at which one sentence restates another (summary against body: 0.80-0.95 on the demo notes)
+PARAGRAPH_SENTENCES = 3  # sentences before a connection paragraph closes (the format asks for 2-5 paragraphs)
+MAX_PARAGRAPHS = 5
+
+
+def _takeaway(question: str, evidence: Sequence[Candidate], pool: Sequence[Candidate], used: set[int],
+              cited: set[str]) -> tuple[str, list[str]]:
+    """The notes' own statement of what follows: a "why it matters" sentence of a cited note (one whose links
+    are all cited comes first), else a lever, else the finding the evidence circles."""
+    floor = min((c.relevance for c in evidence), default=0.0) - TAKEAWAY_SLACK
+
+    said = [c.vec for c in pool if id(c) in used and c.vec is not None]
+
+    def restates(c: Candidate) -> bool:
+        return c.vec is not None and any(float(v @ c.vec) >= RESTATES for v in said)
+
+    def ok(c: Candidate) -> bool:
+        return (id(c) not in used and c.note_id in cited and not c.dangling and c.relevance >= floor
+                and set(c.link_ids) <= cited and not restates(c))
+
+    why = [c for c in pool if ok(c) and _WHY_IT_MATTERS.search(c.heading or "")]
+    if why:
+        c = max(why, key=lambda c: (c.relevance + WHY_LINK_BONUS * bool(c.link_ids)))
+        return c.text, [c.note_id, *[n for n in c.link_ids if n != c.note_id]]
+    levers = [c for c in pool if ok(c) and _LEVER.search(c.text) and not _NEGATED.search(c.text)]
+    if levers:
+        c = max(levers, key=lambda c: c.relevance)
+        return c.text, [c.note_id]
+    rest = [c for c in pool if ok(c) and c.vec is not None]
+    vecs = [c.vec for c in evidence if c.vec is not None]
+    if rest and len(vecs) >= 2:
+        ev = np.stack(vecs)
+        c = max(rest, key=lambda c: float((ev @ c.vec).mean()))
+        return c.text, [c.note_id]
+    if evidence:  # one finding only: say so plainly rather than invent a pattern
+        return ("this rests on a single note's finding, so it is one result to build on, not a settled "
+                "pattern."), []
+    return "the notes cannot settle this yet.", []
+
+
+TAKEAWAY_SLACK = 0.10  # a takeaway sentence may score this much below the least relevant quoted finding
+WHY_LINK_BONUS = 0.03  # a "why it matters" sentence that links cited notes wins a near tie

@@ -1,0 +1,311 @@
+"""Reading a question: what form of answer it wants, the question as a clause a framing can carry, and the
+concept it turns on (taken from the notes that answer it).
+
+* ``form``: ``why`` (a cause), ``quantity`` (how often / how much / how many: a number), ``condition`` (when /
+  under what conditions), ``whether`` (does / is / can: a result with its direction), ``how`` (a mechanism),
+  ``what`` (anything else).
+* ``clause``: "Why do models resist X?" → "why models resist X"; "Does RLHF hurt calibration?" →
+  "whether RLHF hurts calibration" — grammatical for every form, or None when no safe rewrite exists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+_AUX_DO = {"do", "does", "did"}
+_MODALS = {"can", "could", "will", "would", "should", "might", "may", "must"}
+_HAVE = {"has", "have", "had"}
+_BE = {"is", "are", "was", "were"}
+_AUX_ALL = _AUX_DO | _MODALS | _HAVE | _BE
+_QUANTITY = re.compile(r"^(how (often|much|many|large|big|far|long|likely|common|frequent(ly)?|strong)|"
+                       r"what (share|fraction|proportion|percentage|percent|rate|number|portion)|at what rate)\b",
+                       re.I)
+_CONDITION = re.compile(r"^(when|under (what|which) (conditions?|circumstances)|in (what|which) "
+                        r"(situations?|cases?|settings?|conditions?)|what (conditions|circumstances))\b", re.I)
+# a copula question's predicate usually starts at one of these ("why is X so well calibrated")
+_PREDICATE = re.compile(r"^(so|too|more|less|better|worse|still|often|rarely|always|never|any|as|such|"
+                        r"\w+(ed|ive|able|ible|ful|al|ous|ic|ant|ent|ing))$", re.I)
+
+
+@dataclass
+class Reading:
+    question: str
+    form: str
+    clause: str | None  # the question as a clause after "This explores …", or None
+
+    @property
+    def wants_number(self) -> bool:
+        return self.form == "quantity"
+
+
+def _third_person(verb: str) -> str:
+    v = verb.lower()
+    irregular = {"be": "is", "have": "has", "do": "does", "go": "goes"}
+    if v in irregular:
+        return irregular[v]
+    if re.search(r"(s|sh|ch|x|z|o)$", v):
+        return verb + "es"
+    if re.search(r"[^aeiou]y$", v):
+        return verb[:-1] + "ies"
+    return verb + "s"
+
+
+# common nouns a question may open its subject with (lower-cased when a clause starts with them)
+_NOT_VERBS = set("""models model language large ai llm llms systems system agents agent training human humans people
+users user chatbots chatbot assistants assistant ones reasoning chain chains monitors monitor debate reward rewards
+feedback bigger larger smaller newer stronger weaker frontier base chat instruction safety alignment""".split())
+MAX_WH_PHRASE = 4  # words in a wh phrase before its auxiliary ("how many GPU hours did …")
+
+
+def _lower_first(words: list[str]) -> list[str]:
+    """The first word lower-cased when it is a common word ("Models", "The"), not a name ("Claude")."""
+    from rag.text import STOPWORDS
+
+    if words and words[0][:1].isupper() and words[0][1:].islower() and \
+            (words[0].lower() in STOPWORDS or words[0].lower() in _NOT_VERBS):
+        return [words[0].lower()] + words[1:]
+    return words
+
+
+def clause_of(question: str) -> str | None:
+    """The question as a clause that can follow "This explores …" (see the module docstring). A compound
+    question keeps its first part ("…, and how does it show up …" is left to the reading)."""
+    q = " ".join(question.strip().split()).rstrip("?!. ")
+    q = re.split(r"(?:,|;)\s*(?:and|or|but)?\s*(?=(?:why|how|what|which|who|when|where|does|do|did|is|are|was|"
+                 r"were|can|could|would|should|will)\b)", q, maxsplit=1, flags=re.I)[0].strip(" ,;")
+    words = q.split()
+    if len(words) < 3:
+        return None
+    wh = {"why", "how", "what", "which", "who", "when", "where", "whom"}
+    w0 = words[0].lower()
+    if w0 in wh:
+        # "how far can X …", "how many GPU hours did X …": the wh phrase runs up to the first auxiliary
+        lead = next((p for p in range(1, min(MAX_WH_PHRASE + 1, len(words) - 1)) if words[p].lower() in _AUX_ALL
+                     and not any(w.lower() in BASE_VERBS for w in words[1:p])), 1)
+        head, aux, rest = [w0, *words[1:lead]], words[lead].lower(), words[lead + 1:]
+        if aux in _AUX_DO:  # "why do models resist X" → "why models resist X"; "why did X make" → "why X made"
+            split = _inflected(rest, aux)
+            return " ".join([*head, *split]) if split else None
+        if aux in _MODALS or aux in _HAVE or aux in _BE:
+            split = _aux_moved(rest, aux)
+            return " ".join([*head, *split]) if split else None
+        if lead == 1:
+            return " ".join([w0] + _lower_first(words[1:]))  # "what happens when …", "which models …"
+        return None
+    if w0 in _AUX_DO:  # "does RLHF hurt calibration" → "whether RLHF hurts calibration"
+        split = _inflected(words[1:], w0)
+        return " ".join(["whether", *split]) if split else None
+    if w0 in _MODALS or w0 in _HAVE or w0 in _BE:
+        split = _aux_moved(words[1:], w0)
+        return " ".join(["whether", *split]) if split else None
+    return None
+
+
+def _aux_moved(words: list[str], aux: str) -> list[str] | None:
+    """Subject, then the auxiliary, then the rest: "a model can be trusted", "X is so well calibrated"."""
+    words = _lower_first(words)
+    if aux in _BE:
+        subj, pred = _subject_and_predicate(words)
+        return [*subj, aux, *pred] if subj and pred else None
+    i = _verb_at(words, extra={"be", "been"})
+    return words[:i] + [aux] + words[i:] if i is not None else None
+
+
+def _verb_at(words: list[str], extra: set[str] | frozenset = frozenset()) -> int | None:
+    """Where the bare verb is: the first known one after a subject of at least one word (not right after a
+    determiner, preposition or "to": "to review and revise" is the subject's infinitive; after "having",
+    "making" or "letting" the subject holds a bare verb of its own: "having models argue")."""
+    skip = 1 if words and words[0].lower() in ("having", "making", "letting", "helping", "watching") else 0
+    infinitive = False
+    for i in range(1, len(words)):
+        w, prev = words[i].lower(), words[i - 1].lower()
+        if prev == "to":
+            infinitive = True
+        elif prev not in ("and", "or") and w not in BASE_VERBS:
+            infinitive = False
+        if (w in BASE_VERBS or w in extra) and prev not in _NO_VERB_AFTER and not (infinitive and prev in ("and", "or")):
+            if skip:
+                skip -= 1
+                continue
+            return i
+    return None
+
+
+def _inflected(words: list[str], aux: str) -> list[str] | None:
+    """Subject and predicate with do-support undone: "models resist", "RLHF hurts", "training made"."""
+    words = _lower_first(words)
+    i = _verb_at(words)
+    if i is None:
+        return None
+    out = list(words)
+    # the verb, and a verb coordinated with it ("removes dangerous behaviour or just teaches models to hide it")
+    targets = [i] + [j for j in range(i + 2, len(words)) if words[j].lower() in BASE_VERBS
+                     and (words[j - 1].lower() in ("and", "or") or words[j - 2].lower() in ("and", "or")
+                          and words[j - 1].lower() in ("just", "simply", "also", "merely", "instead"))]
+    for j in targets:
+        if aux == "does":
+            out[j] = _third_person(words[j])
+        elif aux == "did":
+            out[j] = _past(words[j])
+    return out
+
+
+_IRREGULAR_PAST = dict(p.split(":") for p in """become:became begin:began break:broke bring:brought build:built
+catch:caught choose:chose come:came cost:cost cut:cut do:did drive:drove fall:fell feel:felt find:found
+forget:forgot get:got give:gave go:went grow:grew hide:hid hold:held keep:kept know:knew lead:led leave:left
+lose:lost make:made mean:meant mislead:misled pay:paid put:put read:read rise:rose run:ran say:said see:saw
+seek:sought sell:sold shrink:shrank shut:shut sit:sat speak:spoke spread:spread stand:stood take:took
+teach:taught tell:told think:thought win:won withhold:withheld write:wrote overfit:overfit""".split())
+_DOUBLE = {"stop", "drop", "flag", "plan", "slip", "spot", "admit", "prefer", "refer", "flip", "control",
+           "commit", "permit", "ship", "step", "trim", "tap"}
+
+
+def _past(verb: str) -> str:
+    v = verb.lower()
+    if v in _IRREGULAR_PAST:
+        return _IRREGULAR_PAST[v]
+    if v in _DOUBLE:
+        return verb + verb[-1] + "ed"
+    if v.endswith("e"):
+        return verb + "d"
+    if re.search(r"[^aeiou]y$", v):
+        return verb[:-1] + "ied"
+    return verb + "ed"
+
+
+_NO_VERB_AFTER = {"a", "an", "the", "its", "their", "his", "her", "our", "your", "my", "of", "to", "that", "this",
+                  "these", "those", "with", "for", "in", "on", "by", "own", "one", "each", "every", "any", "some",
+                  "no", "first", "same", "user's", "model's", "its"}
+# Bare verbs that questions about research findings use. A question whose verb is not here is not rewritten
+# (its framing quotes no clause instead of risking bad grammar).
+BASE_VERBS = frozenset("""
+accept achieve act adapt add admit affect agree aim allow alter amplify answer appear apply argue arise ask assess
+avoid back beat become begin behave believe benefit blackmail blame break bring build calibrate care catch cause
+change cheat check choose claim collapse come compare compete comply conceal conclude conform continue contribute
+control convince cooperate copy correct cost count create cut deceive decide decline decrease defect defend
+degrade deliver demand depend describe detect develop differ disagree disappear discover distinguish do doubt
+drift drive drop earn emerge enable encourage end endorse erode escape estimate evaluate evolve exaggerate exceed
+exist expect explain exploit expose fail fake fall favour favor feel find fit fix flag flatter flip fold follow
+forget form game generalise generalize get give go grade grow guard guess handle happen harm hold help hide hurt
+identify ignore imitate impair imply improve include increase indicate infer influence inform interfere judge
+keep know lack last lead learn leave lie limit link live look lose lower make manage manipulate matter mean
+measure mention mimic mislead miss misbehave monitor move need notice obey obfuscate offer operate
+optimise optimize outperform overfit overestimate override pass pay perform persist persuade pick plan play
+predict prefer preserve pretend prevent produce prompt protect prove provide pursue push put raise rank rate
+reach react read realise realize reason recall recognise recognize recover reduce refer reflect refuse reinforce
+reject relate rely remain remember remove repeat replace report represent require resist respond rest result
+reveal reverse reward rise rule run sabotage say scale scheme score see seek seem sell share shift show shrink
+shut side sit slip solve speak spot spread stall stand start state stay steer stop struggle succeed suffer suggest
+support suppress surface survive suspect switch take talk tamper teach tell tend test think threaten trade train
+transfer treat trick trust try turn undermine understand update use value verify vote want warn watch weaken win
+withhold work worry write yield suck cave bluff snitch panic freak kiss butter brown-nose rat
+""".split())
+
+
+def _subject_and_predicate(words: list[str]) -> tuple[list[str], list[str]]:
+    """A copula or modal question's rest split into subject and predicate at the first predicate-looking word
+    after at least one subject word; ([], []) when none is found."""
+    words = _lower_first(words)
+    for i in range(1, len(words)):
+        if _PREDICATE.match(words[i]) and words[i - 1].lower() not in ("a", "an", "the", "of", "to"):
+            return words[:i], words[i:]
+    return [], []
+
+
+def form_of(question: str) -> str:
+    q = " ".join(question.strip().lower().split())
+    q = re.sub(r"^(so|and|but|ok|okay|hey|also|then)[, ]+", "", q)
+    if _QUANTITY.match(q):
+        return "quantity"
+    if _CONDITION.match(q):
+        return "condition"
+    first = q.split(" ", 1)[0] if q else ""
+    if first in ("why", "wherefore") or q.startswith(("what makes", "what causes", "what explains", "what drives",
+                                                        "how come")):
+        return "why"
+    if first == "how":
+        return "how"
+    if first in _AUX_DO | _MODALS | _HAVE | _BE:
+        return "whether"
+    if first in ("what", "which", "who", "where", "whom"):
+        return "what"
+    # casual wording ("r models just agreeing with me", "if i push back will it fold")
+    if re.search(r"\b(why|because)\b", q):
+        return "why"
+    if re.search(r"\bhow (often|much|many)\b", q):
+        return "quantity"
+    return "whether" if q.endswith("?") or re.search(r"\b(will|does|do|is|are|can)\b", q) else "what"
+
+
+def read(question: str) -> Reading:
+    return Reading(question, form_of(question), clause_of(question))
+
+
+# --------------------------------------------------------------------------------------------- concept
+_PAREN = re.compile(r"\(([^()]{4,60})\)")
+_NAMED = re.compile(r"\b([A-Z][a-z]+(?:-[A-Za-z]+){1,4}|[A-Z][a-z]+[A-Z][A-Za-z]+)\b")  # Degeneration-of-Thought
+
+
+def concept_candidates(notes: Sequence[dict]) -> list[tuple[str, int]]:
+    """Phrases the best notes use for what they are about, with the rank of the note they come from:
+    tags, parenthesised terms in summaries ("(terminal goal guarding)") and hyphenated names."""
+    out: list[tuple[str, int]] = []
+    seen: set[str] = set()
+
+    def add(p: str, rank: int) -> None:
+        p = " ".join(p.split()).strip(" ,.;:")
+        key = p.lower()
+        if 3 <= len(p) <= 60 and key not in seen and not re.search(r"\d{4}|et al|\bp\.|%", p):
+            seen.add(key)
+            out.append((p, rank))
+
+    for rank, n in enumerate(notes[:3]):
+        for m in _PAREN.finditer(n.get("summary", "")):
+            inner = m.group(1)
+            if len(inner.split()) <= 5 and not re.search(r"\d", inner):
+                add(inner, rank)
+        for m in _NAMED.finditer(n.get("summary", "")):
+            add(m.group(1), rank)
+        for t in n.get("tags") or []:
+            add(str(t), rank)
+    return out
+
+
+def choose_concept(question: str, notes: Sequence[dict], embed: Callable[[list[str]], np.ndarray],
+                   qvec: np.ndarray | None = None) -> str | None:
+    """The phrase, among ``concept_candidates``, that best names what the question turns on: close to the
+    question (cosine), sharing its words, and from the best-ranked note."""
+    from rag.text import content_words
+
+    cands = concept_candidates(notes)
+    if not cands:
+        return None
+    texts = [c for c, _ in cands]
+    vecs = embed(texts + ([] if qvec is not None else [question]))
+    q = qvec if qvec is not None else vecs[-1]
+    sims = vecs[:len(texts)] @ q
+    qwords = content_words(question)
+
+    def shared(t: str) -> float:
+        w = content_words(t)
+        return len(w & qwords) / len(w) if w else 0.0
+
+    spread: dict[str, int] = {}  # how many of the best notes carry each tag: a theme they share
+    for n in notes[:SPREAD_NOTES]:
+        for t in {str(t).lower() for t in n.get("tags") or []}:
+            spread[t] = spread.get(t, 0) + 1
+    scored = [(float(s) + WORD_BONUS * shared(t) - RANK_COST * r + SPREAD_BONUS * max(0, spread.get(t.lower(), 1) - 1), t)
+              for (t, r), s in zip(cands, sims)]
+    return max(scored)[1]
+
+
+# Weights over the demo notes' tags and defined terms (short phrases, where MiniLM's cosine alone is noisy:
+# "self-correction" scored above "goal guarding" for a question about resisting goal changes)
+RANK_COST = 0.10  # a phrase from the next note down must be this much closer to the question to win
+WORD_BONUS = 0.15  # a phrase all of whose words the question uses gains this much
+SPREAD_NOTES = 5  # the best notes whose shared tags count as the answer's theme
+SPREAD_BONUS = 0.08  # a tag gains this much for each further one of those notes that carries it
