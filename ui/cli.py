@@ -644,6 +644,63 @@ def eval_answers(
                 out.print(_lit(f"  problem: {pr}"), highlight=False)
 
 
+@eval_app.command("questions")
+def eval_questions(
+    index: IndexOpt = None,
+    sets: Annotated[Optional[list[str]], typer.Option("--set", help="A set in eval/sets (repeatable): demo_casual, "
+                                                      "demo_offtopic, demo_neartopic, demo_composition")] = None,
+    out_file: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write every answer (JSON) here")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="The figures as JSON on stdout")] = False,
+):
+    """The labelled question sets over the demo notes: refused, flagged, expected notes cited, retrieval top-k,
+    and the composition figures (template rate, premises flagged, factual answers up front, slugs, pasted titles).
+    The index must hold the demo notes (`inquire ingest examples/notes --index DIR`)."""
+    from eval import question_sets as qs
+
+    names = sets or ["demo_casual", "demo_offtopic", "demo_neartopic", "demo_composition"]
+    eng = _engine(index)
+    with _progress() as p:
+        task = p.add_task("answering", total=None)
+        res = qs.run(eng, names, progress=lambda d, t: p.update(task, completed=d, total=t))
+    if out_file:
+        out_file.write_text(json.dumps({k: [a.model_dump(mode="json") for a in v] for k, v in res["answers"].items()}))
+    if json_out:
+        sys.stdout.write(json.dumps({"rows": res["rows"], "composition": res["composition"]}, indent=2) + "\n")
+        return
+    out.print(qs.format_rows(res["rows"]), markup=False)
+    if res["composition"]:
+        out.print(qs.format_composition(res["composition"]), markup=False)
+
+
+@eval_app.command("llm-replay")
+def eval_llm_replay(
+    mode: Annotated[str, typer.Option(help="direct: the checks on each reply with its own evidence; replay: the "
+                                      "replies served by a local OpenAI-compatible server through the engine; both")]
+    = "both",
+    index: IndexOpt = None,
+    threshold: Annotated[Optional[float], typer.Option(help="Support threshold to try (default: the setting)")] = None,
+    details: Annotated[bool, typer.Option("--details", help="List every sentence kept or dropped wrongly")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="The figures as JSON")] = False,
+):
+    """Keep-rate of faithful capable-model sentences and catch-rate of injected faults, by kind
+    (eval/sets/llm_replies; replay needs an index of the demo notes and runs from the source checkout)."""
+    from eval import llm_replay as lr
+
+    if mode not in ("direct", "replay", "both"):
+        raise typer.BadParameter("use direct, replay or both", param_hint="--mode")
+    results = {}
+    for m in (["direct", "replay"] if mode == "both" else [mode]):
+        kw = {"threshold": threshold}
+        if m == "replay":
+            kw["index"] = _settings(index).index
+        results[m] = lr.measure(m, **kw)
+    if json_out:
+        sys.stdout.write(json.dumps({m: r.as_dict() for m, r in results.items()}, indent=2) + "\n")
+        return
+    for r in results.values():
+        out.print(lr.report(r, details=details), markup=False, highlight=False)
+
+
 @eval_app.command("ingest")
 def eval_ingest(
     corpus: Annotated[Path, typer.Option(help="A .jsonl corpus or a notes folder")],
