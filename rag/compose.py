@@ -224,7 +224,11 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
         groups.setdefault(c.note_id, []).append(c)
     for nid, sents in groups.items():  # each note speaks first with its best finding, never a set-up
         best = max(sents, key=lambda c: (not c.dangling and not is_setup(c) and not c.linking, c.relevance))
-        groups[nid] = [best] + [c for c in sents if c is not best]
+        groups[nid] = [best] + [c for c in sents if c is not best and not is_setup(c)]
+    if evidence:  # a note far less relevant than the best one is left out rather than padded in
+        top = max(c.relevance for c in evidence)
+        groups = {n: g for i, (n, g) in enumerate(groups.items())
+                  if i == 0 or max(c.relevance for c in g) >= top - NOTE_SLACK}
     order = list(groups)
     paragraphs: list[Paragraph] = []
     used: set[int] = set()
@@ -295,7 +299,8 @@ def _follow_ups(lead: Candidate, own: Sequence[Candidate]) -> list[Candidate]:
     do not reach out to other notes (those belong with the connections)."""
     out = []
     for c in own:
-        if c.linking or c.dangling or c.relevance < lead.relevance - FOLLOW_UP_SLACK:
+        if c.linking or c.dangling or c.relevance < lead.relevance - FOLLOW_UP_SLACK or \
+                _WHY_IT_MATTERS.search(c.heading or ""):  # the note's own "why it matters" is kept for the takeaway
             continue
         if lead.vec is not None and c.vec is not None and float(lead.vec @ c.vec) >= RESTATES:
             continue
@@ -303,6 +308,7 @@ def _follow_ups(lead: Candidate, own: Sequence[Candidate]) -> list[Candidate]:
     return out[:FOLLOW_UPS]
 
 
+NOTE_SLACK = 0.16  # a further note speaks only if its best sentence is this close to the best evidence's relevance
 FOLLOW_UPS = 2  # sentences the lead note adds to its lead finding in the first paragraph
 FOLLOW_UP_SLACK = 0.12  # how far below the lead finding's relevance a follow-up may be
 RESTATES = 0.80  # cosine at which one sentence restates another (summary against body: 0.80-0.95 on the demo notes)
@@ -323,7 +329,7 @@ def _takeaway(question: str, evidence: Sequence[Candidate], pool: Sequence[Candi
 
     def ok(c: Candidate) -> bool:
         return (id(c) not in used and c.note_id in cited and not c.dangling and c.relevance >= floor
-                and set(c.link_ids) <= cited and not restates(c))
+                and set(c.link_ids) <= cited and not restates(c) and not is_setup(c))
 
     why = [c for c in pool if ok(c) and _WHY_IT_MATTERS.search(c.heading or "")]
     if why:

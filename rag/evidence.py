@@ -15,7 +15,7 @@ from ingest.readers import WIKILINK
 _ABBREV = re.compile(r"\b(e\.g|i\.e|et al|vs|cf|fig|eq|approx|no|Dr|Mr|Ms|Prof|resp|etc)\.", re.I)
 _SPLIT = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 # sentences that lean on context they would lose when quoted alone
-_DANGLING = re.compile(r"^(it|this|that|these|those|they|such|together|both|here|there|the same|similarly|"
+_DANGLING = re.compile(r"^(it|its|this|that|these|those|they|their|such|together|both|here|there|the same|similarly|"
                        r"however|but|and|also|so|thus|hence)\b", re.I)
 # a sentence that reports a result rather than a set-up: a figure, a comparison, a reporting verb
 _FINDING = re.compile(r"\d|%|\b(found|finds|showed|shows|increas\w*|decreas\w*|reduc\w*|rais\w*|doubl\w*|"

@@ -66,11 +66,19 @@ def related_items(passages: list[str]) -> list[tuple[str, str]]:
     return out
 
 
+def _has_verb(phrase: str) -> bool:
+    """A bare verb after its subject ("the judge's own biases limit debate"): a clause, not a noun phrase."""
+    from rag.reading import BASE_VERBS
+
+    words = phrase.lower().split()
+    return any(w in BASE_VERBS and words[i - 1] not in ("to", "of", "and", "or") for i, w in enumerate(words) if i)
+
+
 def subject_of(note: dict, avoid: set[str], description: str | None = None) -> str | None:
     """What a neighbouring note is about, as a short noun phrase: its Related-list description when the cited
     note gave one, else its most distinctive tag (one the answer's own notes do not carry)."""
     if description and not _META.search(description) and not _CLAUSE.search(description) \
-            and len(description.split()) <= MAX_SUBJECT_WORDS:
+            and not _has_verb(description) and len(description.split()) <= MAX_SUBJECT_WORDS:
         return description[0].lower() + description[1:] if description[1:2].islower() else description
     tags = [t for t in (note.get("tags") or []) if t.lower() not in avoid]
     return tags[0] if tags else None

@@ -21,7 +21,7 @@ _MODALS = {"can", "could", "will", "would", "should", "might", "may", "must"}
 _HAVE = {"has", "have", "had"}
 _BE = {"is", "are", "was", "were"}
 _AUX_ALL = _AUX_DO | _MODALS | _HAVE | _BE
-_QUANTITY = re.compile(r"^(how (often|much|many|large|big|far|long|likely|common|frequent(ly)?|strong)|"
+_QUANTITY = re.compile(r"^((by )?how (often|much|many|large|big|long|likely|common|frequent(ly)?|strong)|"
                        r"what (share|fraction|proportion|percentage|percent|rate|number|portion)|at what rate)\b",
                        re.I)
 _CONDITION = re.compile(r"^(when|under (what|which) (conditions?|circumstances)|in (what|which) "
@@ -241,8 +241,23 @@ def form_of(question: str) -> str:
     return "whether" if q.endswith("?") or re.search(r"\b(will|does|do|is|are|can)\b", q) else "what"
 
 
+# "After RL toward compliance, what share …", "If no proxy is safe, what do …": the question proper follows
+_LEADING_PHRASE = re.compile(r"^[^?]{3,120}?,\s+(?=(?:by )?(?:why|how|what|which|who|when|where|does|do|did|is|are|was|"
+                             r"were|can|could|would|should|will|has|have)\b)", re.I)
+
+
+def core(question: str) -> str:
+    """The question without a leading phrase that sets its scene ("With no instruction to allow shutdown, …")."""
+    q = " ".join(question.strip().split())
+    m = _LEADING_PHRASE.match(q)
+    return q[m.end():] if m and not q.lower().startswith(("since", "given", "now that", "because")) else q
+
+
 def read(question: str) -> Reading:
-    return Reading(question, form_of(question), clause_of(question))
+    q = core(question)
+    if q.lower().startswith("by how"):
+        q = q[3:]
+    return Reading(question, form_of(q), clause_of(q))
 
 
 # --------------------------------------------------------------------------------------------- concept
