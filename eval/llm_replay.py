@@ -184,7 +184,7 @@ def measure_replay(index: Path | str, threshold: float | None = None, set_dir: P
                    notes_dir: Path | str = NOTES_DIR, server=None) -> Result:
     """Each reply through the engine's LLM synthesizer and a real local OpenAI-compatible server. ``index`` is
     an index of ``notes_dir`` (built there first if it holds none). ``server``: a started
-    ``tests.rag.llm_server.ScriptedLLMServer`` (one is started when None)."""
+    ``eval.replay_server.ScriptedLLMServer`` (one is started when None)."""
     from rag import Engine
     from rag.settings import Settings
 
@@ -204,11 +204,8 @@ def measure_replay(index: Path | str, threshold: float | None = None, set_dir: P
         eng.close()
     own = server is None
     if own:
-        try:
-            from tests.rag.llm_server import ScriptedLLMServer
-        except ImportError as e:  # the eval set and the server ship with the source checkout only
-            raise RuntimeError("measure_replay needs tests/rag/llm_server.py: run it from the source checkout "
-                               "(the folder with eval/sets/llm_replies)") from e
+        from eval.replay_server import ScriptedLLMServer
+
         server = ScriptedLLMServer().start()
     given: dict[str, set[str]] = {}
 

@@ -12,7 +12,7 @@ import pytest
 
 from rag import Engine, Settings, render
 from rag.errors import ConfigError, LLMUnavailableError
-from tests.rag.llm_server import ScriptedLLMServer
+from eval.replay_server import ScriptedLLMServer
 
 pytest.importorskip("llama_index.llms.openai_like")
 

@@ -1,4 +1,5 @@
-"""A real OpenAI-compatible HTTP server on 127.0.0.1 with scripted replies, for tests.
+"""A real OpenAI-compatible HTTP server on 127.0.0.1 with scripted replies, for tests and the LLM replay eval
+(``inquire eval llm-replay``): the LLM boundary faked over real HTTP.
 
     with ScriptedLLMServer() as srv:
         srv.reply('{"framing": ...}')            # queued; each chat completion takes the next one
