@@ -54,7 +54,7 @@ class Source(BaseModel):
 Support = Literal["direct", "indirect", "contradicted", "none"]
 
 
-class _Open(BaseModel):
+class Record(BaseModel):
     """Typed, and also readable as the dict it was in schema version 1 (``meta["support"]``,
     ``meta.get("retrieved")``, ``"dropped_sentences" in meta``), so Python callers of that version keep working;
     a key counts as present when its value is set and not empty."""
@@ -74,21 +74,21 @@ class _Open(BaseModel):
         return key in type(self).model_fields and getattr(self, key) not in (None, [], {})
 
 
-class RetrievedNote(_Open):
+class RetrievedNote(Record):
     id: str
     score: float = Field(0.0, description="Fused retrieval score (z-scored dense + lexical).")
     dense: float | None = Field(None, description="Best chunk's cosine similarity, if the dense retriever found it.")
     lexical: float | None = Field(None, description="Best chunk's BM25 score, if the lexical retriever found it.")
 
 
-class AnswerabilityParts(_Open):
+class AnswerabilityParts(Record):
     best: float | None = Field(None, description="Best cosine of any chunk to the question.")
     coverage: float = Field(description="Share of the question's IDF-weighted terms in the five best chunks.")
     focus: float = Field(description="Largest share held by any single one of the best chunks.")
     absent: float = Field(description="Share of the question's IDF mass in terms the corpus never uses.")
 
 
-class Dropped(_Open):
+class Dropped(Record):
     """A sentence (or reply) verification removed, and why."""
 
     reason: str
@@ -100,7 +100,7 @@ class Dropped(_Open):
     kind: str | None = None
 
 
-class Meta(_Open):
+class Meta(Record):
     """How the answer was made. Every key is in the JSON; none is removed or renamed within a schema version."""
 
     support: Support = Field("direct", description="direct: the notes answer it; indirect: they bear on it only "

@@ -31,6 +31,7 @@ from rag.gather import Gatherer, SentenceVectors
 from rag.next_lines import NextLines
 from rag.retrieve import Filters, Retrieval, Retriever
 from rag.settings import Settings
+from rag.status import Entry, IndexStatus
 from rag.synthesize import Context, Draft, Synthesizer
 from store.base import VectorStore
 from store.errors import InquireError, InputError
@@ -174,7 +175,7 @@ class Engine:
         self.index.recheck()  # a rebuild has cleared what was wrong
         return rep
 
-    def status(self) -> dict:
+    def status(self) -> IndexStatus:
         """What the index holds, and what is wrong with it: ``problems`` (empty when its parts agree) with
         ``repair``, the command that fixes them; ``ingest_running`` (the lock is held now, by ``ingest_pid``)
         apart from ``interrupted`` (an ingest was killed; the next one reconciles)."""
@@ -184,20 +185,20 @@ class Engine:
         threshold, source = self.threshold_source()
         running = idx.ingest_running()
         damaged = [p.message for p in problems if not p.mismatch]
-        return {
-            "index": str(idx.root), "store": idx.describe_store(), "notes": m.count_notes(),
-            "chunks": m.count_chunks(), "vectors": self._vector_count_or_none(),
-            "embedder": m.get("embedder"), "chunking": m.get("chunking"), "vector_hash": m.get("vector_hash"),
-            "last_ingest": m.get("last_ingest"),
-            "interrupted": bool(m.get("dirty", False)) and running is None,
-            "ingest_running": running is not None, "ingest_pid": running if running and running > 0 else None,
-            "problems": [p.message for p in problems],
+        return IndexStatus(
+            index=str(idx.root), store=idx.describe_store(), notes=m.count_notes(),
+            chunks=m.count_chunks(), vectors=self._vector_count_or_none(),
+            embedder=m.get("embedder"), chunking=m.get("chunking"), vector_hash=m.get("vector_hash"),
+            last_ingest=m.get("last_ingest"),
+            interrupted=bool(m.get("dirty", False)) and running is None,
+            ingest_running=running is not None, ingest_pid=running if running and running > 0 else None,
+            problems=[p.message for p in problems],
             # damage: the rebuild command; only another store: the message, which names the store to pass
-            "repair": (idx.repair_command().strip("`") if damaged else str(idx.error())) if problems else None,
-            "skipped": m.skipped(), "warnings": m.warnings(),
-            "abstain_below": threshold, "abstain_below_source": source,
-            "calibration": m.get("calibration"),
-        }
+            repair=(idx.repair_command().strip("`") if damaged else str(idx.error())) if problems else None,
+            skipped=[Entry(**r) for r in m.skipped()], warnings=[Entry(**r) for r in m.warnings()],
+            abstain_below=threshold, abstain_below_source=source,
+            calibration=m.get("calibration"),
+        )
 
     def _vector_count_or_none(self) -> int | None:
         """The vectors' count when the store can be read despite the problems (None when it cannot)."""

@@ -462,7 +462,7 @@ def status(index: IndexOpt = None, chroma_url: ChromaOpt = None,
     eng = _engine(index, chroma_url, check=False)
     st = eng.status()
     if json_out:
-        out.print_json(data=st)
+        out.print_json(data=st.model_dump(mode="json"))
         raise typer.Exit(1 if st.get("problems") else 0)
     t = Table(show_header=False, box=None)
     for k in ("index", "store", "notes", "chunks", "vectors", "embedder", "chunking", "vector_hash"):

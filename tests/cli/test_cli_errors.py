@@ -109,8 +109,8 @@ def test_status_shows_what_is_wrong_with_the_index_and_exits_1(index_dir_small, 
     real = Engine.status
 
     def damaged(self):
-        return {**real(self), "vectors": 0, "problems": ["the vector store holds 0 of 6 chunks [sic]"],
-                "repair": "inquire ingest PATH --rebuild --index X"}
+        return real(self).model_copy(update={"vectors": 0, "problems": ["the vector store holds 0 of 6 chunks [sic]"],
+                                             "repair": "inquire ingest PATH --rebuild --index X"})
 
     monkeypatch.setattr(Engine, "status", damaged)
     r = runner.invoke(app, ["status", "--index", index_dir_small])
