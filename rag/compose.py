@@ -272,14 +272,18 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
 
     # the connections: each further note introduced by how it relates to the lead finding
     cur: list[Sentence] = []
+    said_leads: set[str] = set()
     for i, nid in enumerate(order):
         sents = groups[nid]
         first = sents[0]
         rel = relation(lead, first) if lead is not None else "agrees"
         if first.linking:  # the note's own sentence connecting it to a cited note: it is the connective
             text = first.text
-        else:
-            text = lead_in(pick(_RELATION_LEADS[rel], q + nid, "rel"), first.text)
+        else:  # the relation's wording, not one this answer has used already
+            options = [o for o in _RELATION_LEADS[rel] if o[0] not in said_leads] or _RELATION_LEADS[rel]
+            lead_words = pick(options, q + nid, "rel")
+            said_leads.add(lead_words[0])
+            text = lead_in(lead_words, first.text)
         cur.append(_sentence(first, text))
         used.add(id(first))
         for c in sents[1:]:

@@ -84,7 +84,13 @@ def _usable_pair(prev: str, sentence: str) -> bool:
         and not prev.rstrip().endswith(":")
 
 
+# navigation, not a finding: "For more on X, see [[y]]"
+_POINTER = re.compile(r"\bsee(?: also)?\s+(?:\[\[|\u201c|\")", re.I)
+
+
 def _usable(sentence: str) -> bool:
+    if _POINTER.search(sentence):
+        return False
     words = sentence.split()
     if len(words) < 6 or len(words) > 70:
         return False
@@ -333,5 +339,5 @@ def in_reading_order(chosen: list[Candidate]) -> list[Candidate]:
     if not out:
         return out
     first = [c for c in out if c.note_id == out[0].note_id]
-    lead = max(first, key=lambda c: (not c.dangling and not is_setup(c), c.fit, c.relevance))
+    lead = max(first, key=lambda c: (not c.dangling and not is_setup(c) and not c.link_ids, c.fit, c.relevance))
     return [lead] + [c for c in out if c is not lead]

@@ -21,7 +21,7 @@ _MODALS = {"can", "could", "will", "would", "should", "might", "may", "must"}
 _HAVE = {"has", "have", "had"}
 _BE = {"is", "are", "was", "were"}
 _AUX_ALL = _AUX_DO | _MODALS | _HAVE | _BE
-_QUANTITY = re.compile(r"^((by )?how (often|much|many|large|big|long|likely|common|frequent(ly)?|strong)|"
+_QUANTITY = re.compile(r"^((by )?how (often|much|many|large|big|long|likely|common|frequent(ly)?)|"
                        r"what (share|fraction|proportion|percentage|percent|rate|number|portion)|at what rate)\b",
                        re.I)
 _CONDITION = re.compile(r"^(when|under (what|which) (conditions?|circumstances)|in (what|which) "
@@ -90,6 +90,12 @@ def clause_of(question: str) -> str | None:
         if aux in _AUX_DO:  # "why do models resist X" → "why models resist X"; "why did X make" → "why X made"
             split = _inflected(rest, aux)
             return " ".join([*head, *split]) if split else None
+        if aux in _BE and lead > 1 and rest:  # "how strong is the evidence that …" → "how strong the evidence … is"
+            rest = _lower_first(rest)
+            to = next((i for i, w in enumerate(rest) if w.lower() == "to" and i > 0), None)
+            if to is not None:  # "how likely is a model to fake it" → "how likely a model is to fake it"
+                return " ".join([*head, *rest[:to], aux, *rest[to:]])
+            return " ".join([*head, *rest, aux])
         if aux in _MODALS or aux in _HAVE or aux in _BE:
             split = _aux_moved(rest, aux)
             return " ".join([*head, *split]) if split else None
@@ -202,7 +208,8 @@ reveal reverse reward rise rule run sabotage say scale scheme score see seek see
 shut side sit slip solve speak spot spread stall stand start state stay steer stop struggle succeed suffer suggest
 support suppress surface survive suspect switch take talk tamper teach tell tend test think threaten trade train
 transfer treat trick trust try turn undermine understand update use value verify vote want warn watch weaken win
-withhold work worry write yield suck cave bluff snitch panic freak kiss butter brown-nose rat
+withhold work worry write yield suck cave bluff snitch panic freak kiss butter brown-nose rat edit delete modify
+disable bypass classify sort cite quote sandbag collude hack memorise memorize exploit escalate
 """.split())
 
 

@@ -1,0 +1,42 @@
+"""Reading a question: its form, and a clause a framing can carry that stays grammatical."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.reading import clause_of, form_of, read
+
+
+@pytest.mark.parametrize("question,clause", [
+    ("Why do models flatter their users?", "why models flatter their users"),
+    ("Why does RLHF hurt calibration?", "why RLHF hurts calibration"),
+    ("Why did the monitor miss the hacks?", "why the monitor missed the hacks"),
+    ("Does debate help weak judges?", "whether debate helps weak judges"),
+    ("Do larger models agree more with users?", "whether larger models agree more with users"),
+    ("Can a model be trusted to grade its own work?", "whether a model can be trusted to grade its own work"),
+    ("How often did o3 edit the shutdown script?", "how often o3 edited the shutdown script"),
+    ("How many GPU hours did training take?", "how many GPU hours training took"),
+    ("How likely is a model to fake alignment?", "how likely a model is to fake alignment"),
+    ("What keeps self-training loops from collapsing?", "what keeps self-training loops from collapsing"),
+    ("With no instruction, how often did o3 resist?", "how often o3 resisted"),
+    ("Why does safety training remove the behaviour or just teach models to hide it?",
+     "why safety training removes the behaviour or just teaches models to hide it"),
+])
+def test_clauses(question, clause):
+    assert read(question).clause == clause
+
+
+def test_no_clause_rather_than_a_broken_one():
+    assert clause_of("Why zorbs glimmer?") in (None, "why zorbs glimmer")
+    assert clause_of("Does the flurb wibble the snark?") is None  # no verb it knows: no rewrite
+
+
+@pytest.mark.parametrize("question,form", [
+    ("Why do models flatter users?", "why"), ("What makes debate work?", "why"),
+    ("How often do models flip answers?", "quantity"), ("By how much did accuracy drop?", "quantity"),
+    ("When does debate beat voting?", "condition"), ("Under what conditions does it fail?", "condition"),
+    ("Does RLHF hurt calibration?", "whether"), ("How does reward hacking spread?", "how"),
+    ("Which models fake alignment?", "what"),
+])
+def test_forms(question, form):
+    assert form_of(question) == form or read(question).form == form
