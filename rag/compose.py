@@ -312,7 +312,7 @@ def _follow_ups(lead: Candidate, own: Sequence[Candidate]) -> list[Candidate]:
     return out[:FOLLOW_UPS]
 
 
-NOTE_SLACK = 0.16  # a further note speaks only if its best sentence is this close to the best evidence's relevance
+NOTE_SLACK = 0.20  # a further note speaks only if its best sentence is this close to the best evidence's relevance
 FOLLOW_UPS = 2  # sentences the lead note adds to its lead finding in the first paragraph
 FOLLOW_UP_SLACK = 0.12  # how far below the lead finding's relevance a follow-up may be
 RESTATES = 0.80  # cosine at which one sentence restates another (summary against body: 0.80-0.95 on the demo notes)
