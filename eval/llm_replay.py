@@ -161,7 +161,7 @@ def measure_direct(embedder=None, threshold: float | None = None, set_dir: Path 
     if threshold is None:
         threshold = Settings().synthesis.support_threshold
     if embedder is None:
-        from ingest.embedder import get_embedder
+        from ingest.embedders import get_embedder
 
         embedder = get_embedder(Settings().embedder)
     faithful, faulty = load_set(set_dir)

