@@ -81,7 +81,40 @@ def subject_of(note: dict, avoid: set[str], description: str | None = None) -> s
             and not _has_verb(description) and len(description.split()) <= MAX_SUBJECT_WORDS:
         return description[0].lower() + description[1:] if description[1:2].islower() else description
     tags = [t for t in (note.get("tags") or []) if t.lower() not in avoid]
-    return tags[0] if tags else None
+    if tags:
+        return tags[0]
+    return _title_phrase(note.get("title", ""), avoid)
+
+
+_TITLE_SPLIT = re.compile(r"[:;,.()?!\u2013\u2014]| - ")
+MAX_TITLE_PHRASE = 5  # words: an untagged note is asked about by a short phrase of its title, never the whole title
+
+
+def _title_phrase(title: str, avoid: set[str]) -> str | None:
+    """For a note with no tags (a paper, say): its title's first clause when it is short, else the run of
+    content words in it that carries the most capitalised or hyphenated terms, at most MAX_TITLE_PHRASE words."""
+    from rag.text import STOPWORDS
+
+    first = _TITLE_SPLIT.split(title.strip(), maxsplit=1)[0].strip()
+    words = first.split()
+    if 1 <= len(words) <= MAX_TITLE_PHRASE - 1 and first.lower() not in avoid:
+        return first[0].lower() + first[1:] if first[1:2].islower() else first
+    runs, cur = [], []
+    for w in words:
+        if w.lower() in STOPWORDS:
+            if cur:
+                runs.append(cur)
+            cur = []
+        else:
+            cur.append(w)
+    if cur:
+        runs.append(cur)
+    runs = [r[:MAX_TITLE_PHRASE] for r in runs if len(r) >= 2 or (r and (r[0][:1].isupper() or "-" in r[0]))]
+    if not runs:
+        return None
+    best = max(runs, key=lambda r: (sum(2 * ("-" in w) + w[:1].isupper() for w in r), len(r)))
+    phrase = " ".join(best)
+    return None if phrase.lower() in avoid else phrase
 
 
 def propose(question: str, concept: str | None, cited: list[dict], neighbours: list[dict],
