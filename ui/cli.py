@@ -509,7 +509,7 @@ def ui(ctx: typer.Context, index: IndexOpt = None,
        host: Annotated[str, typer.Option(help="Address to listen on (loopback unless told otherwise)")] = "127.0.0.1",
        notes_root: Annotated[Optional[Path], typer.Option(
            "--notes-root", help="The page may ingest folders under this one only [default: the current directory]")] = None):
-    """Start the chat page (needs the [ui] extra)."""
+    """Start the chat page (needs Streamlit, the page extra of inquire)."""
     try:
         import streamlit  # noqa: F401
     except ImportError:
