@@ -232,7 +232,7 @@ _FORM = {
     "how": re.compile(r"\b(by|through|via|mechanism|process|steps?|learn\w*|because|generaliz\w*|generalis\w*)\b",
                       re.I),
 }
-_SETUP_VERB = re.compile(r"^(?:[A-Z][\w.\-]*(?: (?:et al\.|and [A-Z]\w+))?(?: \([^)]*\))?,? )?(?:\w+ )?"
+_SETUP_VERB = re.compile(r"^(?:[A-Z][\w.\-]*(?: (?:et al\.|and [A-Z]\w+))?(?: \([^)]*\))?,? )?(?:[\w.\-]+ ){0,3}"
                          r"(gave|ran|tested|trained|asked|placed|used|built|studied|prompted|fine-tuned|evaluated|"
                          r"measured|created|constructed|designed|compared|benchmarked|varied|told|put|set up|"
                          r"introduced|extended|applied|generated|received|was given|were given|was told|were told|"

@@ -95,6 +95,8 @@ def _title_phrase(title: str, avoid: set[str]) -> str | None:
     content words in it that carries the most capitalised or hyphenated terms, at most MAX_TITLE_PHRASE words."""
     from rag.text import STOPWORDS
 
+    if title.strip().endswith("?"):  # a question's words cut into a phrase read badly ("chat models show")
+        return None
     first = _TITLE_SPLIT.split(title.strip(), maxsplit=1)[0].strip()
     words = first.split()
     if 1 <= len(words) <= MAX_TITLE_PHRASE - 1 and first.lower() not in avoid:
