@@ -238,6 +238,7 @@ def ask_latency(index: Path, questions: list[str], n: int = 20, cold_runs: int =
         cold.append(time.perf_counter() - t)
         if r.returncode != 0:
             raise RuntimeError(r.stderr[-2000:])
+    page = [page_first_answer_s(index, q) for q in questions[:cold_runs]]
     eng = Engine.open(index)
     eng.ask(questions[0])  # warm-up
     warm = []
@@ -248,4 +249,29 @@ def ask_latency(index: Path, questions: list[str], n: int = 20, cold_runs: int =
     warm.sort()
     return {"cold_s_median": statistics.median(cold), "cold_s": cold, "import_st_s_median": statistics.median(ref),
             "cold_vs_import_st": statistics.median(cold) / statistics.median(ref), "warm_ms_p50": statistics.median(warm),
-            "warm_ms_p95": warm[min(len(warm) - 1, int(0.95 * (len(warm) - 1) + 0.5))], "n": n}
+            "warm_ms_p95": warm[min(len(warm) - 1, int(0.95 * (len(warm) - 1) + 0.5))], "n": n,
+            "page_first_answer_s_median": statistics.median(page), "page_first_answer_s": page}
+
+
+_PAGE_PROBE = """
+import sys, time
+t0 = time.perf_counter()
+from streamlit.testing.v1 import AppTest
+at = AppTest.from_file(sys.argv[1], default_timeout=120)
+at.run()
+at.chat_input[0].set_value(sys.argv[2]).run()
+assert not at.exception, [e.value for e in at.exception]
+assert any("worth taking away" in (m.value or "") for m in at.markdown) or at.info, "no answer rendered"
+print(time.perf_counter() - t0)
+"""
+
+
+def page_first_answer_s(index: Path, question: str) -> float:
+    """Seconds from a new process starting the chat page (the real ``ui/page.py``, run by Streamlit's AppTest,
+    no browser) to the first answer rendered: what a user waits for after ``inquire ui``, less the browser."""
+    page = Path(__file__).resolve().parents[1] / "ui" / "page.py"
+    r = subprocess.run([sys.executable, "-c", _PAGE_PROBE, str(page), question], capture_output=True, text=True,
+                       env={**os.environ, "HF_HUB_OFFLINE": "1", "INQUIRE_INDEX": str(index)}, timeout=600)
+    if r.returncode != 0:
+        raise RuntimeError(r.stderr[-2000:])
+    return float(r.stdout.strip().splitlines()[-1])

@@ -727,14 +727,16 @@ def eval_ask(
     index: IndexOpt = None,
     n: Annotated[int, typer.Option(help="Warm asks to time")] = 20,
 ):
-    """Answer latency: `inquire ask` in a new process (cold) and Engine.ask in a warm one (median of N)."""
+    """Answer latency: `inquire ask` in a new process (cold), Engine.ask in a warm one (median of N), and the chat
+    page's time to its first answer in a new process."""
     from eval.bench import ask_latency
 
     qs = [q for _, q, _ in read_questions(str(questions)) if q]
     res = ask_latency(_settings(index).index, qs, n=n)
     out.print(f"cold `inquire ask` (new process): median {res['cold_s_median']:.2f} s over {len(res['cold_s'])} runs "
               f"({res['cold_vs_import_st']:.2f} × `import sentence_transformers`, {res['import_st_s_median']:.2f} s); "
-              f"warm Engine.ask: p50 {res['warm_ms_p50']:.0f} ms, p95 {res['warm_ms_p95']:.0f} ms over {res['n']} asks")
+              f"warm Engine.ask: p50 {res['warm_ms_p50']:.0f} ms, p95 {res['warm_ms_p95']:.0f} ms over {res['n']} asks; "
+              f"the chat page's first answer in a new process: median {res['page_first_answer_s_median']:.2f} s")
 
 
 def main() -> None:

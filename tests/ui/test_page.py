@@ -335,3 +335,11 @@ def test_index_dir_resolution(tmp_path):
     assert page.index_dir_from([f"--index={tmp_path / 'c'}"], {}) == tmp_path / "c"
     assert page.index_dir_from([], {"INQUIRE_INDEX": str(tmp_path / "b")}) == tmp_path / "b"
     assert page.index_dir_from([], {}) == Path(".inquire").absolute()
+
+
+def test_the_page_answers_in_a_new_process(demo_engine):
+    """What `inquire eval ask` times as the page's first answer: a fresh process runs the real page script and
+    it renders an answer (the probe raises if it renders none or raises)."""
+    from eval.bench import page_first_answer_s
+
+    assert page_first_answer_s(demo_engine.settings.index, "Why do models resist having their goals changed?") > 0
