@@ -331,14 +331,16 @@ def _takeaway(question: str, evidence: Sequence[Candidate], pool: Sequence[Candi
     def restates(c: Candidate) -> bool:
         return c.vec is not None and any(float(v @ c.vec) >= RESTATES for v in said)
 
-    def ok(c: Candidate) -> bool:
+    def ok(c: Candidate, links_cited: bool = True) -> bool:
         return (id(c) not in used and c.note_id in cited and not c.dangling and c.relevance >= floor
-                and set(c.link_ids) <= cited and not restates(c) and not is_setup(c))
+                and (set(c.link_ids) <= cited or not links_cited) and not restates(c) and not is_setup(c))
 
-    why = [c for c in pool if ok(c) and _WHY_IT_MATTERS.search(c.heading or "")]
+    # a note's own "why it matters": the insight it draws; a linked note it names but the answer does not cite
+    # is read by its title, uncited (the takeaway cites only what the reading cites)
+    why = [c for c in pool if ok(c, links_cited=False) and _WHY_IT_MATTERS.search(c.heading or "")]
     if why:
-        c = max(why, key=lambda c: (c.relevance + WHY_LINK_BONUS * bool(c.link_ids)))
-        return c.text, [c.note_id, *[n for n in c.link_ids if n != c.note_id]]
+        c = max(why, key=lambda c: (c.relevance + WHY_LINK_BONUS * bool(set(c.link_ids) & cited)))
+        return c.text, [c.note_id, *[n for n in c.link_ids if n != c.note_id and n in cited]]
     levers = [c for c in pool if ok(c) and _LEVER.search(c.text) and not _NEGATED.search(c.text)]
     if levers:
         c = max(levers, key=lambda c: c.relevance)

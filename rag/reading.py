@@ -85,7 +85,7 @@ def clause_of(question: str) -> str | None:
     if w0 in wh:
         # "how far can X …", "how many GPU hours did X …": the wh phrase runs up to the first auxiliary
         lead = next((p for p in range(1, min(MAX_WH_PHRASE + 1, len(words) - 1)) if words[p].lower() in _AUX_ALL
-                     and not any(w.lower() in BASE_VERBS for w in words[1:p])), 1)
+                     and not any(w.lower() in BASE_VERBS for w in words[2:p])), 1)  # "what share of …": a noun
         head, aux, rest = [w0, *words[1:lead]], words[lead].lower(), words[lead + 1:]
         if aux in _AUX_DO:  # "why do models resist X" → "why models resist X"; "why did X make" → "why X made"
             split = _inflected(rest, aux)
@@ -209,7 +209,7 @@ shut side sit slip solve speak spot spread stall stand start state stay steer st
 support suppress surface survive suspect switch take talk tamper teach tell tend test think threaten trade train
 transfer treat trick trust try turn undermine understand update use value verify vote want warn watch weaken win
 withhold work worry write yield suck cave bluff snitch panic freak kiss butter brown-nose rat edit delete modify
-disable bypass classify sort cite quote sandbag collude hack memorise memorize exploit escalate
+disable bypass classify sort cite quote sandbag collude hack memorise memorize exploit escalate attempt
 """.split())
 
 
@@ -249,7 +249,8 @@ def form_of(question: str) -> str:
 
 
 # "After RL toward compliance, what share …", "If no proxy is safe, what do …": the question proper follows
-_LEADING_PHRASE = re.compile(r"^[^?]{3,120}?,\s+(?=(?:by )?(?:why|how|what|which|who|when|where|does|do|did|is|are|was|"
+_LEADING_PHRASE = re.compile(r"^[^?]{3,120}?,\s+(?=(?:(?:by|in|on|to|at|for|of|from|with) (?=what|which|how))?"
+                             r"(?:why|how|what|which|who|when|where|does|do|did|is|are|was|"
                              r"were|can|could|would|should|will|has|have)\b)", re.I)
 
 
@@ -262,8 +263,9 @@ def core(question: str) -> str:
 
 def read(question: str) -> Reading:
     q = core(question)
-    if q.lower().startswith("by how"):
-        q = q[3:]
+    m = re.match(r"^(?:by|in|on|to|at|for|of|from|with) (?=(?:what|which|how)\b)", q, re.I)
+    if m:  # "in what share of …", "by how much …": the form is the wh phrase's
+        q = q[m.end():]
     return Reading(question, form_of(q), clause_of(q))
 
 
