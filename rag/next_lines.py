@@ -97,7 +97,8 @@ def _title_phrase(title: str, avoid: set[str]) -> str | None:
 
     if title.strip().endswith("?"):  # a question's words cut into a phrase read badly ("chat models show")
         return None
-    first = _TITLE_SPLIT.split(title.strip(), maxsplit=1)[0].strip()
+    title = re.sub(r"^[A-Z][A-Z ]{2,40}:\s*", "", title.strip())  # a structured abstract's "BACKGROUND:" label
+    first = _TITLE_SPLIT.split(title, maxsplit=1)[0].strip()
     words = first.split()
     if 1 <= len(words) <= MAX_TITLE_PHRASE - 1 and first.lower() not in avoid:
         return first[0].lower() + first[1:] if first[1:2].islower() else first
@@ -176,6 +177,7 @@ def check(proposals: list[Proposal], question: str, vecs: np.ndarray, qvec: np.n
 
 NEIGHBOUR_QUERY_K = 12  # notes a proposed line is searched against, to see that it reaches one the answer lacks
 MAX_PROPOSALS = 10  # proposals embedded and checked per answer
+MIN_LINES = 3  # the format asks for three to five next lines
 
 
 class NextLines:
@@ -216,5 +218,18 @@ class NextLines:
             hits = self.index.vectors.query(vecs[i], NEIGHBOUR_QUERY_K)
             return any(h.score >= self.min_similarity and h.note_id not in cited_set for h in hits)
 
+        want = min(5, max(3, self.want))
         titles = m.titles_matching([p.text for p in proposals])
-        return check(proposals, question, vecs, qvec, titles, answers_new_notes, min(5, max(3, self.want)))
+        kept = check(proposals, question, vecs, qvec, titles, answers_new_notes, want)
+        if len(kept) < MIN_LINES and not abstained:
+            # too few relate to the answer's concept: add plain questions about the nearest subjects
+            extra = [p for p in propose(question, concept, cited_rows, [rows[n] for n in order if n in rows],
+                                        descriptions, abstained=True)[:MAX_PROPOSALS] if p.text not in kept]
+            if extra:
+                evecs = self.vectors([p.text for p in extra])
+                more = check(extra, question, evecs, qvec, m.titles_matching([p.text for p in extra]),
+                             lambda i: any(h.score >= self.min_similarity and h.note_id not in cited_set
+                                           for h in self.index.vectors.query(evecs[i], NEIGHBOUR_QUERY_K)),
+                             want - len(kept))
+                kept += [t for t in more if t not in kept]
+        return kept
