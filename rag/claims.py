@@ -210,7 +210,9 @@ def reversal(claim: str, evidence: Sequence[str]) -> str | None:
         if mine and theirs and any(a.sign == b.sign for a in mine for b in theirs):
             continue  # some evidence agrees with the claim on this word
         ctx = _cue_context(c_norm, w)
-        if ctx and any(ctx <= _cue_context(s, w, reach=None) for s in e_norm):
+        negs = _NEG5 & ctx  # a negation the claim puts by the word must be the evidence's too, and no other
+        if ctx and any(ctx <= _cue_context(s, w, reach=None) and negs == _NEG5 & _cue_context(s, w, reach=NEG_CONTEXT)
+                       for s in e_norm):
             continue  # a sentence of the evidence about the word has the same cue words ("no longer resembles";
             # "reduced the behaviour without removing it" / "reduced but did not remove the behaviour")
         return w
@@ -218,6 +220,9 @@ def reversal(claim: str, evidence: Sequence[str]) -> str | None:
 
 
 CONTEXT_REACH = 2  # tokens either side of a word whose cue words are its context (for the agreement check)
+NEG_CONTEXT = 3  # tokens either side of the word in the evidence within which a negation belongs to it
+_NEG5 = frozenset(w[:5] for w in ("not", "no", "never", "cannot", "without", "fail", "failed", "neither", "nor",
+                                  "none", "nothing"))
 
 
 def _cue_context(text: str, word_stem: str, reach: int | None = CONTEXT_REACH) -> frozenset[str]:

@@ -116,13 +116,15 @@ def polarity(text: str) -> list[Polar]:
         sign, cued, dist = 1, False, 0.0
         if contrast:  # "instead of removing it", "rather than the backdoor"
             sign, cued = -1, True
-        elif best is not None:
+        used_neg: set[int] = set()
+        if best is not None and not contrast:
             c, j = best[1], best[2]
             sign = 1 if c in (1, 2) else -1
-            if any(toks[k] in _NEG for k in range(max(0, j - NEG_REACH), j)):
-                sign = -sign
+            negs = {k for k in range(max(0, j - NEG_REACH), j) if toks[k] in _NEG}
+            if negs:  # "did not improve accuracy": the negation belongs to the cue
+                sign, used_neg = -sign, negs
             cued, dist = True, best[0]
-        if not contrast and any(toks[k] in _NEG for k in range(max(0, i - NEG_REACH), i)):
+        if not contrast and any(toks[k] in _NEG and k not in used_neg for k in range(max(0, i - NEG_REACH), i)):
             sign, cued = (-sign if cued else -1), True
         out.append(Polar(stem(t), sign, cued, t, dist))
     return out

@@ -25,14 +25,12 @@ Every removal is recorded in ``Draft.dropped``. The threshold is calibrated on c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 from rag.answer import Paragraph, Sentence
-from rag.text import DIGIT, STOPWORDS, content_words, numbers
-from store.stemming import stem as _stem
+from rag.text import DIGIT, content_words, numbers
 
 W_OVERLAP = 0.5
 W_COSINE = 0.5
@@ -52,74 +50,6 @@ source sources lens angle turn turns thing things take takeaway away worth follo
 combined combine combining ask asks asking asked really mean means meaning implication implications imply implies
 together overall across each both several many two come comes came set
 """.split()
-
-# ------------------------------------------------------------------------------ reversed claims
-# Without an NLI model the score above cannot see a claim that reverses its evidence ("RLHF made the model
-# *better* calibrated" against "… markedly *less* calibrated": same words, high similarity). A narrow check
-# catches the common form: the claim puts a direction word (or a negation) on the same word that the
-# evidence puts the opposite direction word (or no negation) on.
-_UP = {"more", "higher", "greater", "better", "stronger", "larger", "increas", "improv", "rais", "rise", "rose",
-       "boost", "enhanc", "gain", "grew", "grow"}
-_DOWN = {"less", "fewer", "lower", "smaller", "worse", "weaker", "decreas", "reduc", "declin", "drop", "fell",
-         "fall", "degrad", "impair", "hurt", "shrank", "shrink", "diminish"}
-_NEG = {"not", "never", "cannot"}
-_TOKEN = re.compile(r"[a-z0-9]+")
-
-
-def _direction(word: str) -> int:
-    for stem, sign in ((w, 1) for w in _UP):
-        if word.startswith(stem):
-            return sign
-    for stem in _DOWN:
-        if word.startswith(stem):
-            return -1
-    return 0
-
-
-def _cues(text: str) -> tuple[dict[str, int], dict[str, bool]]:
-    """Per word stem: the direction word on it (+1 up, -1 down: the word just before the cue, or the first
-    content word in the three after it: "complied less", "less well calibrated"), and whether a negation
-    ("not", "never", "cannot", "n't") stands right before it."""
-    toks = _TOKEN.findall(text.lower().replace("n't", " not"))
-
-    def content(w: str) -> bool:
-        return len(w) >= 3 and w not in STOPWORDS and w not in _NEG and not _direction(w)
-
-    direction: dict[str, int] = {}
-    negated: dict[str, bool] = {}
-    for i, w in enumerate(toks):
-        if len(w) >= 3 and w not in STOPWORDS and w not in _NEG:
-            st = _stem(w)
-            negated[st] = negated.get(st, False) or (i > 0 and toks[i - 1] in _NEG)
-        d = _direction(w)
-        if not d:
-            continue
-        targets = [toks[i - 1]] if i > 0 and content(toks[i - 1]) else []
-        targets += [t for t in toks[i + 1:i + 4] if content(t)][:1]
-        for t in targets:
-            direction[_stem(t)] = d
-    return direction, negated
-
-
-def reversal(sentence: str, evidence_texts: Sequence[str]) -> str | None:
-    """The word on which ``sentence`` reverses the evidence text closest to it in content words, if any:
-    opposite direction words on the same word, or a negation one has and the other lacks."""
-    words = content_words(sentence)
-    if not words or not evidence_texts:
-        return None
-    best = max(evidence_texts, key=lambda t: len(words & content_words(t)))
-    if len(words & content_words(best)) < 0.5 * len(words):
-        return None  # not a restatement of this evidence; the support score decides
-    d_s, n_s = _cues(sentence)
-    d_e, n_e = _cues(best)
-    for st, d in d_s.items():
-        if d_e.get(st) == -d:
-            return st
-    for st, neg in n_s.items():
-        if st in n_e and neg != n_e[st]:
-            return st
-    return None
-
 
 _CONNECTIVE_STEMS: set[str] | None = None
 

@@ -117,14 +117,15 @@ CALIB = ["RLHF post-training made GPT-4 markedly less calibrated than its base m
 
 @pytest.mark.parametrize("claim,word", [
     ("RLHF made GPT-4 better calibrated than its base model.", "calibr"),
-    ("Self-correction without external feedback improved accuracy on reasoning benchmarks.", "improv"),
+    ("Self-correction without external feedback improved accuracy on reasoning benchmarks.", {"improv", "accuraci"}),
     ("Larger models were less sycophantic.", "sycophant"),
     ("Models told they were unmonitored complied less often with harmful requests.", "compli"),
 ])
 def test_reversed_claims_are_caught(claim, word):
-    from rag.verify import reversal
+    from rag.claims import reversal
 
-    assert reversal(claim, CALIB) == word
+    got = reversal(claim, CALIB)
+    assert got in word if isinstance(word, set) else got == word
 
 
 @pytest.mark.parametrize("claim", [
@@ -136,7 +137,7 @@ def test_reversed_claims_are_caught(claim, word):
     "The moon is made of cheese.",  # unrelated: left to the support score
 ])
 def test_faithful_restatements_are_not_called_reversals(claim):
-    from rag.verify import reversal
+    from rag.claims import reversal
 
     assert reversal(claim, CALIB) is None
 
