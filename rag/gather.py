@@ -23,7 +23,7 @@ from rag.synthesize import Context
 from store.index import Index
 
 ALWAYS_USABLE = 2  # the notes retrieval ranks first and second are always read
-USABLE_SHARE = 0.5  # a note further down is read when its fused score is at least this share of the best's
+USABLE_SHARE = 0.3  # a note further down is read when its fused score is at least this share of the best's
 USABLE_MARGIN = 0.15  # ... and its best cosine is this close to the best note's
 SENTENCE_BATCH = 8  # sentences per encode call: sentences differ in length and a batch pads to its longest
 CACHE_MAX = 20000  # sentence vectors remembered in-process (about 30 MB)
