@@ -327,9 +327,11 @@ def _takeaway(question: str, evidence: Sequence[Candidate], pool: Sequence[Candi
     floor = min((c.relevance for c in evidence), default=0.0) - TAKEAWAY_SLACK
 
     said = [c.vec for c in pool if id(c) in used and c.vec is not None]
+    said_text = [c.text for c in pool if id(c) in used]
 
-    def restates(c: Candidate) -> bool:
-        return c.vec is not None and any(float(v @ c.vec) >= RESTATES for v in said)
+    def restates(c: Candidate) -> bool:  # close in meaning to a quoted sentence, or inside one (a repaired pair)
+        return (c.vec is not None and any(float(v @ c.vec) >= RESTATES for v in said)) or \
+            any(c.text in t for t in said_text)
 
     def ok(c: Candidate, links_cited: bool = True) -> bool:
         return (id(c) not in used and c.note_id in cited and not c.dangling and c.relevance >= floor

@@ -237,7 +237,7 @@ _SETUP_VERB = re.compile(r"^(?:[A-Z][\w.\-]*(?: (?:et al\.|and [A-Z]\w+))?(?: \(
                          r"(gave|ran|tested|trained|asked|placed|used|built|studied|prompted|fine-tuned|evaluated|"
                          r"measured|created|constructed|designed|compared|benchmarked|varied|told|put|set up|"
                          r"introduced|extended|applied|generated|received|was given|were given|was told|were told|"
-                         r"drew|sampled|recruited|collected|fine-tuned)\b")
+                         r"drew|sampled|recruited|collected|fine-tuned|probed|surveyed|ran)\b")
 FIT_BONUS = 0.04  # relevance added to a sentence that has the form of answer the question asks for
 # Relevance = sentence cosine and note cosine, mixed, with small lifts and penalties. The mix and the lifts were
 # tuned in earlier work on COVID-QA questions 1-300 and the demo questions (git history); each lift is small
