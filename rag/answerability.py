@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from rag.query_terms import query_terms, spelling_variants
+from rag.query_terms import query_terms, spelling_variants, visible_share
 from rag.retrieve import Retrieval
 from rag.settings import SynthesisSettings
 from store.index import Index
@@ -78,7 +78,7 @@ def answerability(index: Index, query: str, r: Retrieval) -> Answerability:
     if total == 0:  # no content words at all: nothing to weigh
         return Answerability(best, best, 1.0, 0.0)
     known = {t.term: t.idf for t in qterms if t.df > 0}
-    absent = 1 - sum(known.values()) / total
+    absent = 1 - visible_share(qterms)
     if not known:
         return Answerability(best * LEXICAL_FLOOR, best, 0.0, absent, 0.0)
     known_total = sum(known.values())

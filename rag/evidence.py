@@ -100,7 +100,8 @@ def _usable(sentence: str) -> bool:
     return letters >= 0.6 * len(sentence.replace(" ", ""))
 
 
-LinkTitles = Callable[[str], tuple[str, str] | None]  # a [[link]] → (note id, title) of the note it names
+# a [[link]] → (the id of the note it names, or None when that note may be read but not cited; its title)
+LinkTitles = Callable[[str], tuple[str | None, str] | None]
 
 
 def render_links(text: str, link_title: LinkTitles | None) -> tuple[str, list[str]]:
@@ -113,7 +114,7 @@ def render_links(text: str, link_title: LinkTitles | None) -> tuple[str, list[st
         if hit is None:
             return (m.group(2) or m.group(1).replace("-", " ")).strip()
         nid, title = hit
-        if nid not in ids:
+        if nid is not None and nid not in ids:
             ids.append(nid)
         return m.group(2).strip() if m.group(2) else f"“{title.strip()}”"
 
@@ -237,7 +238,7 @@ _SETUP_VERB = re.compile(r"^(?:[A-Z][\w.\-]*(?: (?:et al\.|and [A-Z]\w+))?(?: \(
                          r"(gave|ran|tested|trained|asked|placed|used|built|studied|prompted|fine-tuned|evaluated|"
                          r"measured|created|constructed|designed|compared|benchmarked|varied|told|put|set up|"
                          r"introduced|extended|applied|generated|received|was given|were given|was told|were told|"
-                         r"drew|sampled|recruited|collected|fine-tuned|probed|surveyed|ran)\b")
+                         r"drew|sampled|recruited|collected|fine-tuned|probed|surveyed)\b")
 FIT_BONUS = 0.04  # relevance added to a sentence that has the form of answer the question asks for
 # Relevance = sentence cosine and note cosine, mixed, with small lifts and penalties. The mix and the lifts were
 # tuned in earlier work on COVID-QA questions 1-300 and the demo questions (git history); each lift is small

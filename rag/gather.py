@@ -71,7 +71,7 @@ class Gatherer:
         self.vectors = vectors
         self.settings = settings
 
-    def link_resolver(self, retrieved: set[str]) -> Callable[[str], tuple[str, str] | None]:
+    def link_resolver(self, retrieved: set[str]) -> Callable[[str], tuple[str | None, str] | None]:
         """[[link]] → (note id, title) for links to notes this question retrieved (a link to any other note is
         read as its title too, but not cited: the answer cites only what retrieval found)."""
         m = self.index.manifest
@@ -86,7 +86,9 @@ class Gatherer:
                     if row is not None:
                         cache[key] = (ids[0], row["title"])
             hit = cache[key]
-            return hit if hit is not None and hit[0] in retrieved else (("", hit[1]) if hit else None)
+            if hit is None:
+                return None
+            return hit if hit[0] in retrieved else (None, hit[1])
 
         return resolve
 
@@ -100,8 +102,6 @@ class Gatherer:
         chunk_rows = self.index.manifest.chunks_of([h.note_id for h in usable])
         resolve = self.link_resolver({h.note_id for h in r.hits})
         cands = ev.candidates(rows, chunk_rows, {h.note_id: h.chunk_ids for h in usable}, link_title=resolve)
-        for c in cands:  # a link to a note outside what was retrieved is read, not cited
-            c.link_ids = [i for i in c.link_ids if i]
         reading = read(question)
         correction = self._premise(question, cands, [h.note_id for h in usable])
         chosen_pre = ev.preselect(cands, question)  # embed two dozen sentences, not fifty

@@ -211,25 +211,25 @@ class NextLines:
                             abstained=abstained)[:MAX_PROPOSALS]
         if not proposals:
             return []
-        vecs = self.vectors([p.text for p in proposals])
         cited_set = set(cited)
 
-        def answers_new_notes(i: int) -> bool:
-            hits = self.index.vectors.query(vecs[i], NEIGHBOUR_QUERY_K)
-            return any(h.score >= self.min_similarity and h.note_id not in cited_set for h in hits)
+        def checked(props: list[Proposal], want: int) -> list[str]:
+            """``check`` over ``props``: each must retrieve a relevant note the answer did not cite."""
+            vecs = self.vectors([p.text for p in props])
+
+            def answers_new_notes(i: int) -> bool:
+                hits = self.index.vectors.query(vecs[i], NEIGHBOUR_QUERY_K)
+                return any(h.score >= self.min_similarity and h.note_id not in cited_set for h in hits)
+
+            titles = m.titles_matching([p.text for p in props])
+            return check(props, question, vecs, qvec, titles, answers_new_notes, want)
 
         want = min(5, max(3, self.want))
-        titles = m.titles_matching([p.text for p in proposals])
-        kept = check(proposals, question, vecs, qvec, titles, answers_new_notes, want)
+        kept = checked(proposals, want)
         if len(kept) < MIN_LINES and not abstained:
             # too few relate to the answer's concept: add plain questions about the nearest subjects
             extra = [p for p in propose(question, concept, cited_rows, [rows[n] for n in order if n in rows],
                                         descriptions, abstained=True)[:MAX_PROPOSALS] if p.text not in kept]
             if extra:
-                evecs = self.vectors([p.text for p in extra])
-                more = check(extra, question, evecs, qvec, m.titles_matching([p.text for p in extra]),
-                             lambda i: any(h.score >= self.min_similarity and h.note_id not in cited_set
-                                           for h in self.index.vectors.query(evecs[i], NEIGHBOUR_QUERY_K)),
-                             want - len(kept))
-                kept += [t for t in more if t not in kept]
+                kept += [t for t in checked(extra, want - len(kept)) if t not in kept]
         return kept

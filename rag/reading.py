@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.text import STOPWORDS
+
 _AUX_DO = {"do", "does", "did"}
 _MODALS = {"can", "could", "will", "would", "should", "might", "may", "must"}
 _HAVE = {"has", "have", "had"}
@@ -63,8 +65,6 @@ MAX_WH_PHRASE = 4  # words in a wh phrase before its auxiliary ("how many GPU ho
 
 def _lower_first(words: list[str]) -> list[str]:
     """The first word lower-cased when it is a common word ("Models", "The"), not a name ("Claude")."""
-    from rag.text import STOPWORDS
-
     if words and words[0][:1].isupper() and words[0][1:].islower() and \
             (words[0].lower() in STOPWORDS or words[0].lower() in _NOT_VERBS):
         return [words[0].lower()] + words[1:]

@@ -23,16 +23,11 @@ class Context:
     evidence: list[Candidate]  # selected sentences, best first
     pool: list[Candidate]  # every scored candidate (the synthesizer may draw a takeaway from it)
     themes: list[str] = field(default_factory=list)  # the question's themes (tags shared by the notes)
-    indirect: bool = False  # the notes pass the abstention threshold only just: say so (see INDIRECT)
+    indirect: bool = False  # the notes bear on it only indirectly: the framing says so (rag.compose.INDIRECT_VARIANTS)
     reading: Reading | None = None  # the question's form and clause (rag.reading)
     concept: str | None = None  # what the question turns on, in the best notes' words
     correction: Candidate | None = None  # a best note's sentence contradicting what the question takes for granted
     correction_claim: str | None = None  # what the question takes for granted
-
-
-# what the framing says when the notes bear on the question only indirectly (Context.indirect)
-INDIRECT = ("The notes bear on this only indirectly: what follows is the closest they come, not an answer "
-            "they settle.")
 
 
 @dataclass
