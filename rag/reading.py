@@ -38,6 +38,7 @@ class Reading:
     question: str
     form: str
     clause: str | None  # the question as a clause after "This explores …", or None
+    lead: str | None = None  # a scene-setting phrase or condition before the question proper
 
     @property
     def wants_number(self) -> bool:
@@ -77,6 +78,9 @@ def clause_of(question: str) -> str | None:
     q = " ".join(question.strip().split()).rstrip("?!. ")
     q = re.split(r"(?:,|;)\s*(?:and|or|but)?\s*(?=(?:why|how|what|which|who|when|where|does|do|did|is|are|was|"
                  r"were|can|could|would|should|will)\b)", q, maxsplit=1, flags=re.I)[0].strip(" ,;")
+    # "does it stop or does it just get better at hiding": the second question is left to the reading
+    q = re.split(r"\s+(?:or|and)\s+(?=(?:does|do|did|is|are|will|can|would)\s+(?:it|they|the|a|an|you|he|she)\b)",
+                 q, maxsplit=1, flags=re.I)[0]
     words = q.split()
     if len(words) < 3:
         return None
@@ -89,6 +93,8 @@ def clause_of(question: str) -> str | None:
         head, aux, rest = [w0, *words[1:lead]], words[lead].lower(), words[lead + 1:]
         if aux in _AUX_DO:  # "why do models resist X" → "why models resist X"; "why did X make" → "why X made"
             split = _inflected(rest, aux)
+            if split is None and lead > 1 and rest and w0 in ("which", "what", "who"):
+                split = [aux, *rest]  # "which ones do it the most": the auxiliary is the main verb
             return " ".join([*head, *split]) if split else None
         if aux in _BE and lead > 1 and rest:  # "how strong is the evidence that …" → "how strong the evidence … is"
             rest = _lower_first(rest)
@@ -114,11 +120,22 @@ def clause_of(question: str) -> str | None:
 def _aux_moved(words: list[str], aux: str) -> list[str] | None:
     """Subject, then the auxiliary, then the rest: "a model can be trusted", "X is so well calibrated"."""
     words = _lower_first(words)
+    if aux in _BE and words and words[0].lower() == "there":  # "are there tasks where …" → "there are tasks …"
+        return ["there", aux, *words[1:]] if len(words) > 1 else None
     if aux in _BE:
         subj, pred = _subject_and_predicate(words)
         return [*subj, aux, *pred] if subj and pred else None
     i = _verb_at(words, extra={"be", "been"})
-    return words[:i] + [aux] + words[i:] if i is not None else None
+    if i is None:
+        return None
+    while i > 1 and words[i - 1].lower() in _ADVERBS:  # "you can still trust", not "you still can trust"
+        i -= 1
+    return words[:i] + [aux] + words[i:]
+
+
+# adverbs that sit between a subject and its verb ("the final answer even changes")
+_ADVERBS = {"still", "actually", "really", "just", "ever", "even", "also", "always", "never", "often", "usually",
+            "reliably", "simply", "merely", "eventually", "secretly", "genuinely", "truly"}
 
 
 def _verb_at(words: list[str], extra: set[str] | frozenset = frozenset()) -> int | None:
@@ -133,6 +150,8 @@ def _verb_at(words: list[str], extra: set[str] | frozenset = frozenset()) -> int
             infinitive = True
         elif prev not in ("and", "or") and w not in BASE_VERBS:
             infinitive = False
+        if i + 2 < len(words) and words[i + 1].lower() in _ADVERBS and words[i + 2].lower() in BASE_VERBS:
+            continue  # "the final answer even change": the noun before an adverb and the verb
         if (w in BASE_VERBS or w in extra) and prev not in _NO_VERB_AFTER and not (infinitive and prev in ("and", "or")):
             if skip:
                 skip -= 1
@@ -145,6 +164,8 @@ def _inflected(words: list[str], aux: str) -> list[str] | None:
     """Subject and predicate with do-support undone: "models resist", "RLHF hurts", "training made"."""
     words = _lower_first(words)
     i = _verb_at(words)
+    if i is None and len(words) > 1 and words[-1].lower() == "do":
+        i = len(words) - 1  # "how well did the strongest one do"
     if i is None:
         return None
     out = list(words)
@@ -249,24 +270,88 @@ def form_of(question: str) -> str:
 
 
 # "After RL toward compliance, what share …", "If no proxy is safe, what do …": the question proper follows
-_LEADING_PHRASE = re.compile(r"^[^?]{3,120}?,\s+(?=(?:(?:by|in|on|to|at|for|of|from|with) (?=what|which|how))?"
+_LEADING_PHRASE = re.compile(r"^[^?]{3,120}?,\s+(?=(?:(?:by|in|on|to|at|for|of|from|with) (?:roughly |about )?"
+                             r"(?=what|which|how))?"
                              r"(?:why|how|what|which|who|when|where|does|do|did|is|are|was|"
                              r"were|can|could|would|should|will|has|have)\b)", re.I)
+# words a typed question opens with that say nothing ("so", "wait so", "ok")
+_FILLER = re.compile(r"^(?:(?:so|and|but|ok|okay|hey|also|then|wait|um|hmm)\b[,]?\s+)+", re.I)
+# "is there evidence that X": the question is whether X
+_EVIDENCE_THAT = re.compile(r"^(?:is|was) (?:there|it) (?:any |much |good |strong |real |clear |really )?"
+                            r"(?:evidence|proof|signs?|indications?|reason to (?:think|believe)|true|the case) that\s+",
+                            re.I)
+# a condition typed before the question with no comma ("if you train it to stop does it …"): the question
+# proper starts at an auxiliary followed by its subject
+_SUBJECT_START = {"it", "they", "the", "a", "an", "you", "i", "we", "models", "model", "ai", "ais", "this", "that",
+                  "these", "those", "he", "she", "bots", "chatbots", "llms"}
+_CONDITION_OPENERS = {"if", "when", "after", "once", "whenever"}
+MAX_LEAD_WORDS = 16  # a scene-setting phrase longer than this is left out of the framing's clause
+_WH = {"why", "how", "what", "which", "who", "when", "where", "whom"}
+_CASUAL = {"i": "you", "me": "you", "my": "your", "u": "you", "ur": "your", "ppl": "people", "r": "are"}
+_TO_GIVEN = re.compile(r"^(?:since|because|as|now that)\s+", re.I)
 
 
 def core(question: str) -> str:
     """The question without a leading phrase that sets its scene ("With no instruction to allow shutdown, …")."""
-    q = " ".join(question.strip().split())
+    return _split_lead(question)[1]
+
+
+def _split_lead(question: str) -> tuple[str | None, str]:
+    """(the scene-setting phrase or condition before the question proper, the question proper)."""
+    q = _FILLER.sub("", " ".join(question.strip().split()))
     m = _LEADING_PHRASE.match(q)
-    return q[m.end():] if m and not q.lower().startswith(("since", "given", "now that", "because")) else q
+    first_two = [w.lower() for w in q.split()[:2]]
+    asks = bool(first_two) and (first_two[0] in _AUX_ALL or first_two[0] in _WH and len(first_two) > 1
+                                and first_two[1] in _AUX_ALL)
+    if m and not asks:  # "what is grokking, where …" and "when does X, and when …" are questions, not scenes
+        return q[:m.end()].rstrip(" ,"), q[m.end():]
+    words = q.split()
+    if words and words[0].lower() in _CONDITION_OPENERS and not asks:
+        for i in range(3, len(words) - 2):
+            if words[i].lower() in _AUX_ALL and words[i + 1].lower() in _SUBJECT_START \
+                    and words[i - 1].lower() not in _AUX_ALL | {"to", "that", "which", "who"}:
+                return " ".join(words[:i]), " ".join(words[i:])
+    return None, q
+
+
+def _lead_phrase(lead: str) -> str | None:
+    """The leading phrase as it follows a clause: "since X" reads "given that X"; a name keeps its capital."""
+    if len(lead.split()) > MAX_LEAD_WORDS:
+        return None
+    lead = _TO_GIVEN.sub("given that ", lead)
+    lead = " ".join(_CASUAL.get(w, w) for w in lead.split())  # "if i just ask" → "if you just ask"
+    first, _, rest = lead.partition(" ")
+    if first[1:].islower() or first.lower() in STOPWORDS or first.lower() in _CONDITION_OPENERS:
+        first = first.lower()
+    return f"{first} {rest}".strip()
 
 
 def read(question: str) -> Reading:
-    q = core(question)
-    m = re.match(r"^(?:by|in|on|to|at|for|of|from|with) (?=(?:what|which|how)\b)", q, re.I)
-    if m:  # "in what share of …", "by how much …": the form is the wh phrase's
-        q = q[m.end():]
-    return Reading(question, form_of(q), clause_of(q))
+    lead, q = _split_lead(question)
+    m = re.match(r"^(?:by|in|on|to|at|for|of|from|with) (?:roughly |about |approximately )?(?=(?:what|which|how)\b)",
+                 q, re.I)
+    wh = q[m.end():] if m else q  # "in what share of …", "by how much …": the form is the wh phrase's
+    form = form_of(wh)
+    ev = _EVIDENCE_THAT.match(q)
+    if ev and len(q[ev.end():].split()) >= 3:  # "is there evidence that some models resist X"
+        clause = "whether " + " ".join(_lower_first(q[ev.end():].rstrip("?!. ").split()))
+        clause = _first_part(clause)
+    else:
+        clause = clause_of(wh)
+        if clause and m:  # "in what share of transcripts Claude said …" keeps its preposition
+            clause = q[:m.end()].lower() + clause
+    if clause and lead:
+        phrase = _lead_phrase(lead)
+        if phrase:
+            clause = f"{clause}, {phrase}" if "," not in clause else clause
+    return Reading(question, form, clause, lead=lead)
+
+
+def _first_part(clause: str) -> str:
+    """A compound clause's first part ("whether X, and not only Y" → "whether X, and not only Y" stays; "…, and
+    how does it …" goes)."""
+    return re.split(r"(?:,|;)\s*(?:and|or|but)?\s*(?=(?:why|how|what|which|who|when|where|does|do|did|is|are|"
+                    r"was|were|can|could|would|should|will)\b)", clause, maxsplit=1, flags=re.I)[0].strip(" ,;")
 
 
 # --------------------------------------------------------------------------------------------- concept
@@ -324,7 +409,9 @@ def choose_concept(question: str, notes: Sequence[dict], embed: Callable[[list[s
             spread[t] = spread.get(t, 0) + 1
     scored = [(float(s) + WORD_BONUS * shared(t) - RANK_COST * r + SPREAD_BONUS * max(0, spread.get(t.lower(), 1) - 1), t)
               for (t, r), s in zip(cands, sims)]
-    return max(scored)[1]
+    from rag.text import as_written
+
+    return as_written(max(scored)[1], [f"{n.get('title', '')} {n.get('summary', '')}" for n in notes[:SPREAD_NOTES]])
 
 
 # Weights over the demo notes' tags and defined terms (short phrases, where MiniLM's cosine alone is noisy:
