@@ -89,6 +89,14 @@ _FRAMES = {
         "This explores {clause}, which comes down to {concept}",
     ],
 }
+# A clause that carries its own scene or condition ("how often o3 interfered, with no instruction to …") is
+# long and has a comma of its own: the concept comes first, the clause last
+_FRAMES_LONG_CLAUSE = [
+    "This takes up {concept}, asking {clause}",
+    "Read through {concept}, the question is {clause}",
+    "This reads the question through {concept}: {clause}",
+    "The notes on {concept} meet this question: {clause}",
+]
 # When no clause can be made safely (the question's wording resists a grammatical rewrite)
 _FRAMES_NO_CLAUSE = [
     "This explores a question about {concept}: {focus}",
@@ -146,6 +154,9 @@ study work evidence results analysis experiments testing asking giving using add
 _LEVER = re.compile(r"\b(reduces?|reduced|mitigat\w*|prevents?|prevented|reverses?|reversed|only when|only works "
                     r"when|unless|restores?|counteracts?|remed\w*|cuts?|largely (prevented|disappeared)|fix\w*)\b", re.I)
 _NEGATED = re.compile(r"\b(not|no|never|fail\w*|without|cannot)\b", re.I)
+# a sentence that draws a consequence rather than reporting one result
+_IMPLIES = re.compile(r"\b(so|suggests?|suggesting|implies|implying|means|could|would|should|might|predicts?|"
+                      r"points? (to|toward)|which is why|therefore|the lesson|the risk|worth|matters?)\b", re.I)
 _WHY_IT_MATTERS = re.compile(r"why it matters|implications?|significance|takeaway|so what", re.I)
 
 
@@ -173,7 +184,9 @@ def _cap(text: str) -> str:
 def framing(reading: Reading, concept: str | None, *, contradicted: bool = False, indirect: bool = False) -> str:
     q = reading.question
     concept = concept or "what the notes record"
-    if reading.clause:
+    if reading.clause and "," in reading.clause:  # a clause with its scene or condition: it goes last
+        text = pick(_FRAMES_LONG_CLAUSE, q, "frame").format(clause=reading.clause, concept=concept)
+    elif reading.clause:
         text = pick(_FRAMES.get(reading.form, _FRAMES["what"]), q, "frame").format(clause=reading.clause,
                                                                                     concept=concept)
     else:
@@ -351,7 +364,9 @@ def _takeaway(question: str, evidence: Sequence[Candidate], pool: Sequence[Candi
     vecs = [c.vec for c in evidence if c.vec is not None]
     if rest and len(vecs) >= 2:
         ev = np.stack(vecs)
-        c = max(rest, key=lambda c: float((ev @ c.vec).mean()))
+        # a sentence that draws a consequence ("so …", "suggests", "could") before one that only reports; among
+        # those, the one closest to what the evidence says together
+        c = max(rest, key=lambda c: (bool(_IMPLIES.search(c.text)), float((ev @ c.vec).mean())))
         return c.text, [c.note_id]
     if evidence:  # one finding only: say so plainly rather than invent a pattern
         return ("this rests on a single note's finding, so it is one result to build on, not a settled "

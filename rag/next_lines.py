@@ -34,17 +34,39 @@ class Proposal:
 
 
 # A next line relates what this answer turns on ({a}) to a neighbouring note's subject ({b}): many short
-# wordings, picked by a hash of the question and the neighbour, so no phrase runs through every answer.
+# wordings, picked by a hash of the question and the neighbour, so no phrase runs through every answer. Each
+# makes sense whatever the two subjects are (no wording presumes one causes or hides the other), and each verb
+# agrees with its subject: {is_b} is "Is" or "Are", {does_a} "does" or "do".
 _RELATING = [
-    "Does {a} also drive {b}?", "Is {b} another face of {a}?", "Would curbing {a} change {b}?",
-    "What links {a} to {b}?", "Could {b} be explained by {a}?", "Where do {a} and {b} part ways?",
-    "Do the findings on {b} bear out {a}?", "Does {b} make {a} harder to catch?",
-    "How far does {a} reach into {b}?", "Would {b} look different without {a}?",
-    "Is {a} the root of {b}?", "Would {b} predict {a}, or the reverse?",
+    "{Does_a} {a} also drive {b}?", "{Is_b} {b} another face of {a}?", "What links {a} to {b}?",
+    "Could {b} be explained by {a}?", "Where do {a} and {b} part ways?", "How far {does_a} {a} reach into {b}?",
+    "How {does_b} {b} bear on {a}?", "What {does_b} {b} add to {a}?", "Do findings on {b} agree with {a}?",
+    "{Does_b} {b} change the account of {a}?",
 ]
+# no wording holds a fixed run of five words: the template rate (eval.question_sets) counts such runs
 # what an abstained answer offers: the nearest subjects the notes do take up
-_NEAREST = ["What do the notes find about {b}?", "What is known here about {b}?", "How does {b} show up in the notes?",
+_NEAREST = ["What do the notes find about {b}?", "What is known here about {b}?", "How {does_b} {b} show up in the notes?",
             "Which findings bear on {b}?"]
+_PREPOSITIONS = {"of", "for", "in", "on", "from", "to", "with", "across", "as", "that", "which", "under", "by", "about",
+                 "between", "without", "when", "after", "during"}
+
+
+def plural(phrase: str) -> bool:
+    """Whether a noun phrase's head is plural ("competing explanations for resisting shutdown": yes; "consistency
+    across samples": no): the last word before its first preposition ends in a plural -s."""
+    words = phrase.split()
+    head = next((words[i - 1] for i, w in enumerate(words) if i and w.lower() in _PREPOSITIONS), words[-1] if words
+                else "")
+    h = head.lower().strip(",.")
+    return len(h) > 3 and h.endswith("s") and not h.endswith(("ss", "us", "is", "ics", "ness", "sis"))
+
+
+def _agree(wording: str, a: str, b: str) -> str:
+    pa, pb = plural(a), plural(b)
+    return wording.format(a=a, b=b, Does_a="Do" if pa else "Does", does_a="do" if pa else "does",
+                          Is_b="Are" if pb else "Is", does_b="do" if pb else "does", Does_b="Do" if pb else "Does")
+
+
 # a Related bullet's description that points at the note rather than its subject ("the main persistence result")
 _META = re.compile(r"^(the (main|original|same|broader|cross|companion|earlier|later|first)\b)|\b(here|this|paper|"
                    r"study|result|results|replication|setup|follow-up|companion|above|below)\b", re.I)
@@ -71,7 +93,16 @@ def _has_verb(phrase: str) -> bool:
     from rag.reading import BASE_VERBS
 
     words = phrase.lower().split()
-    return any(w in BASE_VERBS and words[i - 1] not in ("to", "of", "and", "or") for i, w in enumerate(words) if i)
+
+    def verb(i: int, w: str) -> bool:  # "limit"; "narrows the output": an -s form before a determiner
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        return w in BASE_VERBS or (w.endswith("s") and nxt in _DETERMINERS)
+
+    return any(verb(i, w) and words[i - 1] not in ("to", "of", "and", "or", "the", "a", "an")
+               for i, w in enumerate(words) if i)
+
+
+_DETERMINERS = {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these", "those"}
 
 
 def subject_of(note: dict, avoid: set[str], description: str | None = None) -> str | None:
@@ -82,7 +113,9 @@ def subject_of(note: dict, avoid: set[str], description: str | None = None) -> s
         return description[0].lower() + description[1:] if description[1:2].islower() else description
     tags = [t for t in (note.get("tags") or []) if t.lower() not in avoid]
     if tags:
-        return tags[0]
+        from rag.text import as_written
+
+        return as_written(tags[0], [note.get("title", ""), note.get("summary", "")])
     return _title_phrase(note.get("title", ""), avoid)
 
 
@@ -139,7 +172,7 @@ def propose(question: str, concept: str | None, cited: list[dict], neighbours: l
         if not b:
             continue
         wording = wordings[i % len(wordings)]
-        out.append(Proposal(_cap(wording.format(a=concept or "", b=b)), n["id"]))
+        out.append(Proposal(_cap(_agree(wording, concept or "", b)), n["id"]))
     seen: set[str] = set()
     uniq = []
     for p in out:

@@ -49,3 +49,21 @@ def content_words(text: str) -> set[str]:
 
 def numbers(words: set[str]) -> set[str]:
     return {w for w in words if w[:1].isdigit()}
+
+
+def as_written(phrase: str, texts: list[str]) -> str:
+    """``phrase`` in the casing the texts use for it most ("rlhf" → "RLHF" when the notes write "RLHF"); a tag
+    is stored lower-cased, but a framing or a next line should print an acronym or a name as the notes do.
+    Lower case wins a tie, and a phrase the texts never use is returned as it is."""
+    if not phrase or not phrase.islower():
+        return phrase
+    counts: dict[str, int] = {}
+    pat = re.compile(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", re.I)
+    for t in texts:
+        for m in pat.finditer(t or ""):
+            counts[m.group(0)] = counts.get(m.group(0), 0) + 1
+    if not counts:  # an acronym tag the notes spell out ("rlhf"): no vowel, so no word
+        return phrase.upper() if len(phrase) <= 5 and not re.search(r"[aeiouy]", phrase) else phrase
+    best = max(counts.items(), key=lambda kv: (kv[1], kv[0].islower()))[0]
+    # only an acronym or a name is re-cased, never a sentence-initial capital ("Sycophancy is …")
+    return best if best.isupper() or best[1:] != best[1:].lower() else phrase

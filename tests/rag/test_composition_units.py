@@ -1,0 +1,87 @@
+"""Units of the composition the default synthesizer writes: how a framing carries a long clause, what the
+takeaway prefers, which sentences the reading may quote, and how next lines and concepts are worded."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.compose import _FRAMES_LONG_CLAUSE, _takeaway, framing
+from rag.evidence import Candidate, select
+from rag.next_lines import _agree, _has_verb, plural
+from rag.reading import read
+from rag.text import as_written
+
+
+def _cand(text, note, rel, vec, position=0, heading="", dangling=False, note_rank=0):
+    c = Candidate(text, note, f"{note}::0", "passage", False, note_rank, position=position, heading=heading)
+    c.relevance, c.vec = rel, np.asarray(vec, dtype=np.float32) / np.linalg.norm(vec)
+    c.dangling = dangling
+    return c
+
+
+def test_a_clause_with_its_condition_goes_last_in_the_framing():
+    r = read("With no instruction to allow shutdown, how often did o3 interfere with the shutdown script?")
+    assert r.clause == "how often o3 interfered with the shutdown script, with no instruction to allow shutdown"
+    text = framing(r, "self-preservation")
+    assert text.rstrip(".").endswith(r.clause)
+    assert any(text.startswith(f.split("{")[0]) for f in _FRAMES_LONG_CLAUSE)
+    assert text.count(", with ") == 1  # the frame adds no second "with" phrase after the condition's
+
+
+def test_is_there_evidence_that_reads_as_whether():
+    text = framing(read("Is there evidence that some models resist modification for its own sake?"), "goal guarding")
+    assert "whether some models resist modification for its own sake" in text
+    assert "yes or no" not in text
+
+
+def test_the_takeaway_prefers_a_sentence_that_draws_a_consequence():
+    said = _cand("Models changed their answer in 46% of cases.", "a", 0.8, [1, 0, 0])
+    other = _cand("Another quoted finding about the same models.", "b", 0.7, [0.9, 0.3, 0])
+    report = _cand("Accuracy was measured on four datasets with three models.", "a", 0.7, [0.7, 0.7, 0.1], position=2)
+    consequence = _cand("So a user's doubt is enough to undo a correct answer.", "b", 0.65, [0.6, 0.6, 0.5],
+                        position=3)
+    pool = [said, other, report, consequence]
+    text, cites = _takeaway("q", [said, other], pool, {id(said), id(other)}, {"a", "b"})
+    assert text == consequence.text and cites == ["b"]
+
+
+def test_a_dangling_sentence_is_quoted_only_after_the_one_it_leans_on():
+    lead = _cand("Five of the 25 models showed a compliance gap.", "A", 0.80, [1, 0, 0, 0], position=1)
+    leans = _cand("The remaining four models showed gaps without a clean story.", "A", 0.79, [0.8, 0.6, 0, 0],
+                  position=5, dangling=True)
+    b = _cand("Note B finds something relevant.", "B", 0.7, [0, 1, 0, 0], note_rank=1)
+    c = _cand("Note C finds something else.", "C", 0.69, [0, 0, 1, 0], note_rank=2)
+    chosen = select([lead, leans, b, c], k=5)
+    assert leans not in chosen and lead in chosen
+    after = _cand("The rest of them did not.", "A", 0.79, [0.8, 0.6, 0, 0], position=2, dangling=True)
+    assert after in select([lead, after, b, c], k=5)  # right after its antecedent it reads
+
+
+def test_a_sentence_already_inside_a_quoted_pair_is_not_quoted_again():
+    pair = _cand("The study spans 16 models. It is also an example of the same preference.", "A", 0.8, [1, 0, 0])
+    single = _cand("The study spans 16 models.", "A", 0.78, [0.5, 0.85, 0])
+    b = _cand("Note B agrees.", "B", 0.7, [0, 0, 1], note_rank=1)
+    chosen = select([pair, single, b], k=4)
+    assert pair in chosen and single not in chosen
+
+
+def test_next_line_verbs_agree_with_their_subjects():
+    assert plural("competing explanations for resisting shutdown") and not plural("consistency across samples")
+    assert not plural("sycophancy") and plural("backdoors") and not plural("situational awareness")
+    assert _agree("{Is_b} {b} another face of {a}?", "goal guarding", "intervention-based tests") == \
+        "Are intervention-based tests another face of goal guarding?"
+    assert _agree("How far {does_a} {a} reach into {b}?", "backdoors", "sycophancy") == \
+        "How far do backdoors reach into sycophancy?"
+
+
+def test_a_clause_is_not_taken_for_a_subject():
+    assert _has_verb("RLHF narrows the output distribution")
+    assert not _has_verb("intervention-based faithfulness tests")  # a plural noun at the end is no verb
+    assert not _has_verb("the models being probed")
+
+
+def test_a_tag_is_printed_as_the_notes_write_it():
+    assert as_written("rlhf", ["After RLHF, models agree more.", "RLHF-trained models"]) == "RLHF"
+    assert as_written("sycophancy", ["Sycophancy is common; sycophancy grows."]) == "sycophancy"
+    assert as_written("llm", []) == "LLM"  # no vowel: an acronym even where the notes spell it out
+    assert as_written("debate", []) == "debate"
