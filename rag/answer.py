@@ -119,6 +119,9 @@ class Meta(Record):
     abstain_below: float | None = Field(None, description="The abstention threshold in force.")
     premise: str | None = Field(None, description="What the question takes for granted, when the notes contradict it.")
     concept: str | None = Field(None, description="What the question turns on, in the best notes' words.")
+    judgement: dict | None = Field(None, description="With synthesis.llm_judge: the LLM's verdict on whether the "
+                                   "evidence answers the question (verdict answers/partly/no, missing, cites, kept, "
+                                   "why); null otherwise.")
     retrieved: list[RetrievedNote] = Field(default_factory=list)
     dropped_sentences: list[Dropped] = Field(default_factory=list)
     timings_ms: dict[str, float] = Field(default_factory=dict)

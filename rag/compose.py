@@ -116,6 +116,18 @@ INDIRECT_VARIANTS = [
     "The notes touch this only at an angle, so read what follows as the nearest evidence, not a settled answer.",
     "No note takes this up directly: the closest findings are below, and the question stays open.",
 ]
+MAX_MISSING_WORDS = 12  # a longer "missing" part from the LLM judge is cut to the question's own words
+
+
+def indirect_note(missing: str | None, key: str) -> str:
+    """The framing's flag on an indirect answer: what the notes do not take up, when the LLM judge (rag.judge)
+    named it and the check kept it, else one of INDIRECT_VARIANTS."""
+    words = " ".join((missing or "").split()).rstrip(".;:,").split()
+    if words and len(words) <= MAX_MISSING_WORDS:
+        return f"The notes do not take up {' '.join(words)}: what follows is the closest they come, not an answer."
+    return pick(INDIRECT_VARIANTS, key, "indirect")
+
+
 _PREMISE_LEADS = [
     "The question takes for granted that {claim}, but the notes say otherwise.",
     "The notes do not bear out the premise that {claim}.",
@@ -181,7 +193,8 @@ def _cap(text: str) -> str:
 
 
 # -------------------------------------------------------------------------------------------- framing
-def framing(reading: Reading, concept: str | None, *, contradicted: bool = False, indirect: bool = False) -> str:
+def framing(reading: Reading, concept: str | None, *, contradicted: bool = False, indirect: bool = False,
+            missing: str | None = None) -> str:
     q = reading.question
     concept = concept or "what the notes record"
     if reading.clause and "," in reading.clause:  # a clause with its scene or condition: it goes last
@@ -196,7 +209,7 @@ def framing(reading: Reading, concept: str | None, *, contradicted: bool = False
     if contradicted:
         text += " " + pick(_CONTRADICTED, q, "contra")
     elif indirect:
-        text += " " + pick(INDIRECT_VARIANTS, q, "indirect")
+        text += " " + indirect_note(missing, q)
     return text
 
 
@@ -224,12 +237,13 @@ def _connection(text: str) -> Sentence:
 
 # -------------------------------------------------------------------------------------------- the line
 def compose(question: str, reading: Reading, concept: str | None, evidence: Sequence[Candidate],
-            pool: Sequence[Candidate], *, indirect: bool = False, correction: Candidate | None = None,
+            pool: Sequence[Candidate], *, indirect: bool = False, missing: str | None = None,
+            correction: Candidate | None = None,
             correction_claim: str | None = None) -> tuple[str, list[Paragraph], str, list[str]]:
     """(framing, paragraphs, takeaway, takeaway cites) from the evidence (in reading order: the lead note
     first) and, when the premise check found one, the correcting sentence."""
     q = question
-    frame = framing(reading, concept, contradicted=correction is not None, indirect=indirect)
+    frame = framing(reading, concept, contradicted=correction is not None, indirect=indirect, missing=missing)
     groups: dict[str, list[Candidate]] = {}
     for c in evidence:
         if correction is not None and c.text == correction.text and c.note_id == correction.note_id:

@@ -27,7 +27,7 @@ from ingest.pipeline import Ingestor, IngestReport, Progress
 from rag.answer import (AnswerabilityParts, Dropped, InquiringLine, Meta, Paragraph, RetrievedNote, Sentence,
                         Source, Support, with_spans)
 from rag.answerability import Answerability, answerability, support_level
-from rag.compose import INDIRECT_VARIANTS, pick
+from rag.compose import INDIRECT_VARIANTS, indirect_note, pick
 from rag.gather import Gatherer, SentenceVectors
 from rag.next_lines import NextLines
 from rag.retrieve import Filters, Retrieval, Retriever
@@ -56,6 +56,7 @@ class Prepared:
     answerability: Answerability | None = None
     neighbours: list[str] = field(default_factory=list)  # retrieved below the cut
     support: Support = "none"
+    judgement: object | None = None  # rag.judge.Judgement, with synthesis.llm_judge on
 
 
 @dataclass
@@ -151,6 +152,19 @@ class Engine:
         if cal and cal.get("vector_hash") == self.settings.vector_hash():
             return float(cal["abstain_below"]), "calibrated for this index"
         return DEFAULT_ABSTAIN_BELOW, "default"
+
+    @property
+    def llm(self) -> object:
+        """The LLM given, else the LLM synthesizer's, else one built from the [llm] settings."""
+        if self._llm is None:
+            syn = self._synth if self._synth is not None or self.settings.synthesis.synthesizer != "llm" \
+                else self.synthesizer
+            self._llm = getattr(syn, "llm", None)
+            if self._llm is None:
+                from rag.llm_clients import build_llm
+
+                self._llm = build_llm(self.settings.llm)[0]
+        return self._llm
 
     @property
     def synthesizer(self) -> Synthesizer:
@@ -256,7 +270,23 @@ class Engine:
             prep.support = "none"
         elif prep.ctx.correction is not None:
             prep.support = "contradicted"
+        if prep.ctx is not None and s.synthesis.llm_judge and prep.support in ("direct", "indirect"):
+            self._judge(prep)
         return prep
+
+    def _judge(self, prep: Prepared) -> None:
+        """The LLM's verdict on whether the evidence answers the question (``rag.judge``), applied."""
+        from rag import judge
+
+        t1 = time.perf_counter()
+        titles = {n["id"]: n.get("title", n["id"]) for n in prep.ctx.notes}
+        j = judge.SupportJudge(self.llm).judge(prep.question, prep.ctx.evidence, titles)
+        prep.timings["judge"] = (time.perf_counter() - t1) * 1000
+        prep.judgement = j
+        prep.support = judge.apply(prep.support, j)
+        prep.ctx.indirect = prep.support == "indirect"
+        if j.kept and j.verdict != "answers" and j.missing:
+            prep.ctx.missing = j.missing
 
     def ask(self, question: str, filters: Filters | None = None, k: int | None = None) -> InquiringLine:
         """One question → one inquiring line (abstained when the notes cannot answer)."""
@@ -279,8 +309,11 @@ class Engine:
         t1 = time.perf_counter()
         draft = self.synthesizer.synthesize(prep.ctx)
         prep.timings["synthesize"] = (time.perf_counter() - t1) * 1000
-        if prep.support == "indirect" and not any(v in draft.framing for v in INDIRECT_VARIANTS):
-            draft.framing = f"{draft.framing.rstrip()} {pick(INDIRECT_VARIANTS, prep.question, 'indirect')}"
+        if prep.support == "indirect":
+            flag = indirect_note(prep.ctx.missing, prep.question)
+            said = flag in draft.framing or (not prep.ctx.missing and any(v in draft.framing for v in INDIRECT_VARIANTS))
+            if not said:
+                draft.framing = f"{draft.framing.rstrip()} {flag}"
         t1 = time.perf_counter()
         cited = list(dict.fromkeys(c for p in draft.paragraphs for s_ in p.sentences for c in s_.cites))
         neighbours = [h.note_id for h in prep.hits if h.note_id not in cited] + \
@@ -308,6 +341,7 @@ class Engine:
                                                    focus=round(a.focus, 4), absent=round(a.absent, 4)) if a else None,
             abstain_below=self.abstain_below,
             premise=ctx.correction_claim if ctx is not None and ctx.correction is not None else None,
+            judgement=prep.judgement.as_meta() if prep.judgement is not None else None,
             concept=ctx.concept if ctx is not None else None,
             retrieved=[RetrievedNote(id=h.note_id, score=round(h.score, 5), dense=h.dense, lexical=h.lexical)
                        for h in r.hits],

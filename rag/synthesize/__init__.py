@@ -28,6 +28,7 @@ class Context:
     concept: str | None = None  # what the question turns on, in the best notes' words
     correction: Candidate | None = None  # a best note's sentence contradicting what the question takes for granted
     correction_claim: str | None = None  # what the question takes for granted
+    missing: str | None = None  # what the question asks that the evidence does not cover (rag.judge), if known
 
 
 @dataclass
