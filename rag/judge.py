@@ -12,9 +12,13 @@ the notes are about sycophancy, just not about voice). A capable LLM reading the
 The verdict is held to a check, as the LLM's prose is (``rag.verify``): an ``answers`` that cites no given
 passage is ignored; a ``partly`` or ``no`` counts only when ``missing`` names a content word of the question
 that none of the passages uses — a claim that something is missing which the evidence plainly covers is
-ignored. A kept verdict moves the support level between ``direct`` and ``indirect`` only: refusing stays
-reserved for questions far from every note (``rag.answerability``), and a contradicted premise stays
-contradicted. A failing LLM leaves the support as the bi-encoder set it, and says so in ``meta.judgement``.
+ignored. A kept ``partly`` or ``no`` turns a ``direct`` answer ``indirect``; nothing else moves: refusing stays
+reserved for questions far from every note (``rag.answerability``), a contradicted premise stays contradicted,
+and ``answers`` never lifts the bi-encoder's flag. That last is deliberate: replayed on the demo sets
+(``inquire eval judge-replay``), a credulous judge that calls every near-topic question answered would, if it
+could lift flags, take the near-topic set from 77% flagged to 7%, and no check on its citations stops it; kept
+one-way, a judge can only add caution (an over-cautious one flags answerable questions, the safe failure).
+A failing LLM leaves the support as the bi-encoder set it, and says so in ``meta.judgement``.
 """
 
 from __future__ import annotations
@@ -139,10 +143,8 @@ class SupportJudge:
 
 
 def apply(support: str, j: Judgement) -> str:
-    """The support level after a kept verdict: ``answers`` makes ``indirect`` direct; ``partly`` or ``no``
-    makes ``direct`` indirect; ``none`` and ``contradicted`` stay as they are."""
-    if not j.kept or support in ("none", "contradicted"):
-        return support
-    if j.verdict == "answers":
-        return "direct"
-    return "indirect"
+    """The support level after a verdict: a kept ``partly`` or ``no`` makes ``direct`` indirect; everything
+    else stays as it is (see the module docstring for why ``answers`` lifts no flag)."""
+    if j.kept and j.verdict in ("partly", "no") and support == "direct":
+        return "indirect"
+    return support

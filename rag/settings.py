@@ -103,8 +103,8 @@ class SynthesisSettings(_Section):
     )
     llm_judge: bool = Field(
         False, description="With an LLM configured ([llm]): before the answer is written, the LLM also judges "
-        "whether the evidence answers the question (rag.judge), held to a check; a kept verdict moves the support "
-        "between direct and indirect (never to a refusal). One more, short, LLM call per question.")
+        "whether the evidence answers the question (rag.judge), held to a check; a kept 'partly' or 'no' flags a "
+        "direct answer indirect (it never refuses, and never lifts a flag). One more, short, LLM call per question.")
     next_lines: int = Field(4, ge=0, le=5, description="How many next inquiring lines to aim for (3-5).")
     next_line_min_similarity: float = Field(
         0.35, ge=-1, le=1, description="A next line is kept only if it retrieves a note this close (cosine) "

@@ -701,6 +701,32 @@ def eval_llm_replay(
         out.print(lr.report(r, details=details), markup=False, highlight=False)
 
 
+@eval_app.command("judge-replay")
+def eval_judge_replay(
+    index: IndexOpt = None,
+    judges: Annotated[Optional[list[str]], typer.Option("--judge", help="none, faithful, strict, lenient "
+                                                        "(repeatable; default all)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="The rows as JSON")] = False,
+):
+    """The LLM judge (synthesis.llm_judge) on the demo sets, its verdicts served by a local OpenAI-compatible
+    server: refused and flagged with no judge, a faithful one and two faulty ones, and the verdicts the check kept
+    (eval/sets/judge_verdicts; the index must hold the demo notes)."""
+    from eval import judge_replay as jr
+
+    chosen = judges or list(jr.JUDGES)
+    bad = [j for j in chosen if j not in jr.JUDGES]
+    if bad:
+        raise typer.BadParameter(f"unknown judge {bad[0]!r}; use {', '.join(jr.JUDGES)}", param_hint="--judge")
+    with _progress() as p:
+        task = p.add_task("answering", total=None)
+        rows = jr.measure(_settings(index).index, chosen,
+                          progress=lambda k, d, t: p.update(task, completed=d, total=t, description=f"judge: {k}"))
+    if json_out:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    out.print(jr.format_rows(rows), markup=False)
+
+
 @eval_app.command("ingest")
 def eval_ingest(
     corpus: Annotated[Path, typer.Option(help="A .jsonl corpus or a notes folder")],

@@ -35,9 +35,10 @@ def test_a_missing_part_counts_only_when_no_passage_covers_it():
     assert not check({"verdict": "maybe"}, QUESTION, ITEMS).kept
 
 
-def test_a_kept_verdict_moves_only_between_direct_and_indirect():
+def test_a_kept_verdict_only_adds_a_flag():
     yes, part = Judgement("answers", kept=True), Judgement("partly", "voice", kept=True)
-    assert apply("indirect", yes) == "direct" and apply("direct", part) == "indirect"
+    assert apply("direct", part) == "indirect" and apply("direct", Judgement("no", "x", kept=True)) == "indirect"
+    assert apply("indirect", yes) == "indirect"  # a credulous judge cannot lift the bi-encoder's flag
     assert apply("none", yes) == "none" and apply("contradicted", part) == "contradicted"
     assert apply("direct", Judgement("partly", "voice", kept=False)) == "direct"
 
@@ -87,13 +88,13 @@ def test_a_near_miss_question_is_flagged_with_what_the_notes_lack(judged, server
     assert line.paragraphs and all(s.cites for p in line.paragraphs for s in p.sentences if s.kind == "finding")
 
 
-def test_an_answerable_question_in_other_words_loses_its_indirect_flag(judged, server, demo_engine):
+def test_an_answers_verdict_keeps_the_answer_as_it_was(judged, server, demo_engine):
     q = "why did chatgpt turn into a total yes-man for a few days in 2025, didnt they test it"
-    assert demo_engine.ask(q).meta.support == "indirect"
+    before = demo_engine.ask(q).meta.support
     server.reply(lambda body: f'{{"verdict": "answers", "missing": "", "cites": [{_passage_number(body, "GPT-4o")}]}}')
     line = judged.ask(q)
-    assert line.meta.support == "direct" and line.meta.judgement["kept"]
-    assert "indirect" not in line.framing.lower() and "do not take up" not in line.framing
+    assert line.meta.support == before and line.meta.judgement["kept"]
+    assert "do not take up" not in line.framing
 
 
 def test_a_verdict_the_evidence_refutes_is_ignored(judged, server):
