@@ -149,17 +149,33 @@ class Opposition:
 def opposition(claim: str, other: str, min_shared: int = 1, claim_cued: bool = False) -> Opposition | None:
     """How ``other`` says the opposite of ``claim``, or None. They must share at least ``min_shared`` specific
     words (so they are about the same thing); with ``claim_cued`` the claim's own sign on the word must come
-    from a cue (it says something *about* the word, not merely mentions it)."""
+    from a cue (it says something *about* the word, not merely mentions it) — or the other text must negate
+    that very word in place: "weak supervisors *recover* the capability" against "the capability was *not
+    recovered*" (the claim asserts the verb; the note denies it)."""
     pc, po = polarity(claim), polarity(other)
     shared = {a.stem for a in pc if any(_same(a.stem, b.stem) for b in po)}
     if len(shared) < min_shared:
         return None
+
+    toks = _tokens(other)
+
+    def denied_in_place(a: Polar, b: Polar) -> bool:  # "was not recovered", "were never removed"
+        if not (b.cued and b.sign < 0 and a.word != b.word and _verb_form(b.word)):
+            return False
+        return any(t == b.word and any(x in _NEG for x in toks[max(0, i - NEG_REACH):i]) for i, t in enumerate(toks))
+
     hits = [(a, b) for a in pc if a.stem in shared for b in po
-            if _same(a.stem, b.stem) and a.sign != b.sign and (a.cued or b.cued) and (a.cued or not claim_cued)]
+            if _same(a.stem, b.stem) and a.sign != b.sign and (a.cued or b.cued)
+            and (a.cued or not claim_cued or denied_in_place(a, b))]
     if not hits:
         return None
     a, b = max(hits, key=lambda ab: (ab[0].cued + ab[1].cued, -(ab[0].distance + ab[1].distance)))
     return Opposition(a.word, a.cued and b.cued, len(shared), a.distance + b.distance)
+
+
+def _verb_form(word: str) -> bool:
+    """A participle or past form ("recovered", "removed"): a negated verb, not a negated noun ("no backdoor")."""
+    return word.endswith("ed") and len(word) > 4
 
 
 def opposed(claim: str, other: str, min_shared: int = 1) -> str | None:

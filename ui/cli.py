@@ -648,7 +648,8 @@ def eval_answers(
 def eval_questions(
     index: IndexOpt = None,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="A set in eval/sets (repeatable): demo_casual, "
-                                                      "demo_offtopic, demo_neartopic, demo_composition")] = None,
+                                                      "demo_offtopic, demo_neartopic, demo_composition, "
+                                                      "demo_composition_heldout")] = None,
     out_file: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write every answer (JSON) here")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="The figures as JSON on stdout")] = False,
 ):
@@ -665,11 +666,12 @@ def eval_questions(
     if out_file:
         out_file.write_text(json.dumps({k: [a.model_dump(mode="json") for a in v] for k, v in res["answers"].items()}))
     if json_out:
-        sys.stdout.write(json.dumps({"rows": res["rows"], "composition": res["composition"]}, indent=2) + "\n")
+        sys.stdout.write(json.dumps({"rows": res["rows"], "composition": res["composition"],
+                                     "compositions": res["compositions"]}, indent=2) + "\n")
         return
     out.print(qs.format_rows(res["rows"]), markup=False)
-    if res["composition"]:
-        out.print(qs.format_composition(res["composition"]), markup=False)
+    for name, fig in res["compositions"].items():
+        out.print(qs.format_composition(fig, name), markup=False)
 
 
 @eval_app.command("llm-replay")

@@ -86,3 +86,14 @@ def test_a_true_premise_and_a_yes_no_question_are_left_alone():
 def test_a_sentence_about_something_else_does_not_correct():
     notes = [("x.md", [("The tokenizer did not remove rare words.", True)])]
     assert check("Why does distilling a watermarked model remove the watermark?", notes) is None
+
+
+def test_a_note_that_denies_the_claimed_verb_in_place_corrects_it():
+    from rag.contradiction import opposition
+
+    # the claim asserts the verb; the note says it did not happen
+    assert opposition("weak supervisors recover all of a strong model's capability",
+                      "much of the strong model's capability was not recovered", claim_cued=True).word == "recover"
+    # a direction word is no denial of an uncued claim: "affects calibration" is not opposed by "less calibrated"
+    assert opposition("quantising weights affects its calibration",
+                      "RLHF made GPT-4 markedly less calibrated than its base model", claim_cued=True) is None
