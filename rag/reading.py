@@ -291,11 +291,6 @@ _CASUAL = {"i": "you", "me": "you", "my": "your", "u": "you", "ur": "your", "ppl
 _TO_GIVEN = re.compile(r"^(?:since|because|as|now that)\s+", re.I)
 
 
-def core(question: str) -> str:
-    """The question without a leading phrase that sets its scene ("With no instruction to allow shutdown, …")."""
-    return _split_lead(question)[1]
-
-
 def _split_lead(question: str) -> tuple[str | None, str]:
     """(the scene-setting phrase or condition before the question proper, the question proper)."""
     q = _FILLER.sub("", " ".join(question.strip().split()))
@@ -348,8 +343,8 @@ def read(question: str) -> Reading:
 
 
 def _first_part(clause: str) -> str:
-    """A compound clause's first part ("whether X, and not only Y" → "whether X, and not only Y" stays; "…, and
-    how does it …" goes)."""
+    """A compound clause's first part: "whether X, and how does it show up" → "whether X" (a part that is not a
+    question of its own, "…, and not only to protect Y", stays)."""
     return re.split(r"(?:,|;)\s*(?:and|or|but)?\s*(?=(?:why|how|what|which|who|when|where|does|do|did|is|are|"
                     r"was|were|can|could|would|should|will)\b)", clause, maxsplit=1, flags=re.I)[0].strip(" ,;")
 
