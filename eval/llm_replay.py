@@ -7,7 +7,8 @@ Two measurements:
 * **replay**: each reply served by a real local OpenAI-compatible server to the engine's LLM synthesizer
   (``provider=openai``), the note ids it cites mapped to that note's evidence number in the actual prompt:
   the checks as a user meets them. Sentences whose notes the engine did not give are counted apart
-  ("not given": the evidence selection's doing, not the checks').
+  ("not given": the evidence selection's doing, not the checks'): a finding none of whose cited notes is in the
+  prompt, a connection or takeaway any of whose cited notes is not.
 
 keep-rate: faithful sentences shown (findings, connections, and the takeaway kept as written).
 catch-rate: injected faults kept out, by kind (a sentence dropped; a moved citation no longer on it; a
@@ -15,6 +16,8 @@ faulty takeaway replaced).
 
     from eval.llm_replay import measure, print_report
     print_report(measure("direct"))                     # or measure("replay", index="/tmp/demo-index")
+
+    python -m eval.llm_replay --mode both --index /tmp/demo-index [--set heldout] [--details]
 """
 
 from __future__ import annotations
@@ -63,11 +66,18 @@ class Result:
                 "not_given": dict(self.not_given)}
 
 
-def load_set(set_dir: Path | str = SET_DIR) -> tuple[list[dict], list[dict]]:
+SETS = {"main": "", "heldout": "heldout_", "heldout2": "heldout2_"}  # the set's name -> the prefix of its two files
+# in SET_DIR. "heldout" (6 replies to new questions) was measured once untuned, then its misses informed rules;
+# "heldout2" (6 more) was written after the rules were frozen and measured once: the one clean check.
+
+
+def load_set(set_dir: Path | str = SET_DIR, set_name: str = "main") -> tuple[list[dict], list[dict]]:
     """(faithful replies, faulty copies), as the JSON Lines files hold them."""
+    if set_name not in SETS:
+        raise ValueError(f"set must be one of {', '.join(SETS)} (got {set_name!r})")
     d = Path(set_dir)
     read = lambda name: [json.loads(line) for line in (d / name).read_text().splitlines() if line.strip()]  # noqa: E731
-    return read("faithful.jsonl"), read("faulty.jsonl")
+    return read(f"{SETS[set_name]}faithful.jsonl"), read(f"{SETS[set_name]}faulty.jsonl")
 
 
 def note_passages(notes_dir: Path | str, note_id: str) -> list[str]:
@@ -111,14 +121,18 @@ def _score(res: Result, faithful: dict, faulty: dict | None, shown: dict[str, li
            given: set[str] | None) -> None:
     """Count one reply's outcome into ``res``. ``shown``: text -> cites of the sentences shown; ``given``: the
     notes the engine put in the prompt (None: all of them)."""
-    def absent(cites) -> bool:
-        return given is not None and bool(cites) and not (set(cites) & given)
+    def absent(cites, kind=None) -> bool:
+        """The engine did not give the note(s) the sentence rests on: for a finding, none of its cited notes (it
+        may stand on one of them); for a connection, any of them (it relates the notes it cites)."""
+        if given is None or not cites:
+            return False
+        return not set(cites) <= given if kind == "connection" else not set(cites) & given
 
     if faulty is None:
         r = faithful["reply"]
         for p in r["paragraphs"]:
             for s in p["sentences"]:
-                if absent(s["cites"]):
+                if absent(s["cites"], s.get("kind")):
                     res.not_given["faithful"] += 1
                     continue
                 res.total[s["kind"]] += 1
@@ -137,7 +151,7 @@ def _score(res: Result, faithful: dict, faulty: dict | None, shown: dict[str, li
         return
     for f in faulty["faults"]:
         b = _sentence(faulty["reply"], f["sentence"] if f["sentence"] == "takeaway" else tuple(f["sentence"]))
-        if f["sentence"] != "takeaway" and absent(b["cites"]):
+        if f["sentence"] != "takeaway" and absent(b["cites"], b.get("kind")):
             res.not_given[f["kind"]] += 1
             continue
         res.faults[f["kind"]] += 1
@@ -153,7 +167,7 @@ def _score(res: Result, faithful: dict, faulty: dict | None, shown: dict[str, li
 
 
 def measure_direct(embedder=None, threshold: float | None = None, set_dir: Path | str = SET_DIR,
-                   notes_dir: Path | str = NOTES_DIR) -> Result:
+                   notes_dir: Path | str = NOTES_DIR, set_name: str = "main") -> Result:
     """The checks alone: ``verify`` on each reply with its evidence notes' passages."""
     from rag.settings import Settings
     from rag.verify import verify
@@ -164,14 +178,14 @@ def measure_direct(embedder=None, threshold: float | None = None, set_dir: Path 
         from ingest.embedders import get_embedder
 
         embedder = get_embedder(Settings().embedder)
-    faithful, faulty = load_set(set_dir)
+    faithful, faulty = load_set(set_dir, set_name)
     by = {r["id"]: r for r in faithful}
     cache: dict[str, list[str]] = {}
 
     def ev(ids):
         return {n: cache.setdefault(n, note_passages(notes_dir, n)) for n in ids}
 
-    res = Result("direct", threshold)
+    res = Result("direct" if set_name == "main" else f"direct, {set_name}", threshold)
     for r in faithful + faulty:
         base = by.get(r.get("of", r["id"]))
         d = verify(_draft(r["reply"]), ev(base["evidence"]), embedder, threshold, question=base["question"])
@@ -181,14 +195,14 @@ def measure_direct(embedder=None, threshold: float | None = None, set_dir: Path 
 
 
 def measure_replay(index: Path | str, threshold: float | None = None, set_dir: Path | str = SET_DIR,
-                   notes_dir: Path | str = NOTES_DIR, server=None) -> Result:
+                   notes_dir: Path | str = NOTES_DIR, server=None, set_name: str = "main") -> Result:
     """Each reply through the engine's LLM synthesizer and a real local OpenAI-compatible server. ``index`` is
     an index of ``notes_dir`` (built there first if it holds none). ``server``: a started
     ``eval.replay_server.ScriptedLLMServer`` (one is started when None)."""
     from rag import Engine
     from rag.settings import Settings
 
-    faithful, faulty = load_set(set_dir)
+    faithful, faulty = load_set(set_dir, set_name)
     by = {r["id"]: r for r in faithful}
     notes_dir = Path(notes_dir)
     title_of: dict[str, str] = {}
@@ -230,7 +244,8 @@ def measure_replay(index: Path | str, threshold: float | None = None, set_dir: P
         syn = {"synthesizer": "llm"} | ({"support_threshold": threshold} if threshold is not None else {})
         eng = Engine.open(settings=Settings(index=index, synthesis=syn, llm={
             "provider": "openai", "base_url": server.url + "/v1", "model": "replay", "timeout_s": 30}))
-        res = Result("replay", eng.settings.synthesis.support_threshold)
+        res = Result("replay" if set_name == "main" else f"replay, {set_name}",
+                     eng.settings.synthesis.support_threshold)
         try:
             for r in faithful + faulty:
                 base = by.get(r.get("of", r["id"]))
@@ -285,11 +300,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--index", default="/tmp/inquire-llm-replay", help="index of the demo notes (replay; built if empty)")
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--details", action="store_true", help="list the faithful sentences dropped and the faults missed")
+    ap.add_argument("--set", dest="set_name", choices=sorted(SETS), default="main",
+                    help="main: the 20 replies the rules were written on; heldout: 6 new ones (looked at once the "
+                         "rules were written); heldout2: 6 more, never tuned on")
     a = ap.parse_args(argv)
     if a.mode in ("direct", "both"):
-        print_report(measure_direct(threshold=a.threshold), a.details)
+        print_report(measure_direct(threshold=a.threshold, set_name=a.set_name), a.details)
     if a.mode in ("replay", "both"):
-        print_report(measure_replay(a.index, threshold=a.threshold), a.details)
+        print_report(measure_replay(a.index, threshold=a.threshold, set_name=a.set_name), a.details)
 
 
 if __name__ == "__main__":

@@ -31,9 +31,13 @@ from rag.synthesize.llm_reply import InvalidReply, extract_json, has_words, pars
 from rag.synthesize.llm_stream import ProseStream
 from rag.verify import verify
 
-MAX_PASSAGES = 8  # numbered passages in one prompt: a chunk is at most 254 tokens, so 8 (~2k tokens) leave the
-# reply room in a 4k llama.cpp context (12 isolated sentences took ~2.5k before passages were given)
-MAX_EXTRA = 3  # of which at most this many come from the pool beyond the selected evidence
+EVIDENCE_TOKENS = 8 * 254  # the evidence one prompt may hold: eight chunks at the chunker's 254-token maximum
+# (~2k tokens), which leaves the reply room in a 4k llama.cpp context (12 isolated sentences took ~2.5k before
+# passages were given). A budget in tokens, not a count of passages: a demo note's sections are ~100 tokens (~450
+# characters), and a count of eight gave the LLM as little as two sections (768 characters, one demo question).
+CHARS_PER_TOKEN = 4  # characters per token, to estimate a passage's tokens: the demo notes' 264 non-link chunks
+# average 4.44 characters per MiniLM token (p10 3.72, p90 5.19); 4 errs toward a shorter prompt
+MAX_EXTRA = 3  # passages from notes the selected evidence does not quote (strong unused sentences of the pool)
 
 
 @dataclass
@@ -67,34 +71,44 @@ class LLMSynthesizer:
 
     # ---------------------------------------------------------------- evidence and prompt
     def number_evidence(self, ctx: Context) -> list[Item]:
-        """The passages (the chunk around each selected sentence; a summary for a summary sentence) of the
-        selected evidence, plus a few strong unused sentences' passages from the pool, numbered from 1 in
-        reading order (notes in order of their best sentence). Duplicates are merged: a passage given twice,
-        or one inside another of the same note (a summary the body's opening restates), is one item."""
+        """The passages (the chunk around each selected sentence; a summary for a summary sentence) the LLM
+        writes from, numbered from 1 in reading order (notes in order of their best sentence), within
+        ``EVIDENCE_TOKENS``: first the selected evidence's passages; then the other passages the pool holds of
+        the notes the evidence quotes (the rest of a short note: its caveats, its method, what it links to);
+        then up to ``MAX_EXTRA`` passages of strong unused sentences from the pool's other notes. Duplicates
+        are merged: a passage given twice, or one inside another of the same note (a summary the body's
+        opening restates), is one item."""
         titles = {n["id"]: n.get("title", n["id"]) for n in ctx.notes}
         chosen = list(ctx.evidence)
+        quoted = {c.note_id for c in chosen}
+        rank = {n["id"]: i for i, n in enumerate(ctx.notes)}
         seen = {(c.note_id, c.text) for c in chosen}
+        rest = [c for c in ctx.pool if (c.note_id, c.text) not in seen and c.note_id in titles]
+        # the rest of the quoted notes, best note first, in note order
+        same = sorted((c for c in rest if c.note_id in quoted), key=lambda c: (rank.get(c.note_id, 99), c.position))
         floor = min((c.relevance for c in chosen), default=0.0)
-        extra = [c for c in ctx.pool if (c.note_id, c.text) not in seen and c.note_id in titles and not c.dangling
-                 and not c.linked and c.relevance >= floor]
-        extra.sort(key=lambda c: -c.relevance)
+        other = sorted((c for c in rest if c.note_id not in quoted and not c.dangling and not c.linked
+                        and c.relevance >= floor), key=lambda c: -c.relevance)
         items: list[tuple[object, str]] = []  # (first candidate, passage)
-        n_extra = 0
-        selected = {id(c) for c in chosen}
-        for c in chosen + extra:
-            is_extra = id(c) not in selected
-            if len(items) >= MAX_PASSAGES or (is_extra and n_extra >= MAX_EXTRA):
-                continue
+        budget = EVIDENCE_TOKENS * CHARS_PER_TOKEN
+        used = n_extra = 0
+        for group, c in [("chosen", c) for c in chosen] + [("same", c) for c in same] + [("other", c) for c in other]:
+            if group == "other" and n_extra >= MAX_EXTRA:
+                break
             passage = " ".join((c.passage or c.text).split())
             flat = passage.lower()
             dup = next((i for i, (o, p) in enumerate(items) if o.note_id == c.note_id
                         and (flat in p.lower() or p.lower() in flat)), None)
             if dup is not None:
-                if len(passage) > len(items[dup][1]):  # keep the longer of two nested passages
-                    items[dup] = (items[dup][0], passage)
+                if len(passage) > len(items[dup][1]) and used - len(items[dup][1]) + len(passage) <= budget:
+                    used += len(passage) - len(items[dup][1])
+                    items[dup] = (items[dup][0], passage)  # keep the longer of two nested passages
                 continue
+            if items and used + len(passage) > budget:
+                continue  # over the budget: a shorter passage further on may still fit
             items.append((c, passage))
-            n_extra += is_extra
+            used += len(passage)
+            n_extra += group == "other"
         first: dict[str, int] = {}
         for i, (c, _) in enumerate(items):
             first.setdefault(c.note_id, i)

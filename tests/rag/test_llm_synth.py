@@ -397,3 +397,35 @@ def test_engine_stream_yields_text_then_the_finished_line(engine, srv):
     assert len(items) > 2 and all(isinstance(x, str) for x in items[:-1])
     assert len(srv.requests) == 1  # the streamed reply is the one that was verified
     assert items[-1].meta["synthesizer"] == "llm (openai: scripted)"
+
+
+def test_the_llm_is_given_the_rest_of_a_quoted_note_within_a_token_budget():
+    """The prompt's evidence: the selected sentences' passages first, then the pool's other passages of the notes
+    they quote (the note's caveats and method), then a few strong passages of other notes, all within
+    EVIDENCE_TOKENS; a passage that does not fit is left out, a shorter one after it still goes in."""
+    from rag.evidence import Candidate
+    from rag.synthesize import Context
+    from rag.synthesize.llm import CHARS_PER_TOKEN, EVIDENCE_TOKENS, MAX_EXTRA, LLMSynthesizer
+
+    def cand(note, chunk, text, passage, rel, pos, **kw):
+        return Candidate(text, note, chunk, passage, False, 0, position=pos, relevance=rel, **kw)
+
+    a1 = cand("a.md", "a::1", "Finding one.", "Finding one. Its context.", 0.9, 1100)
+    a2 = cand("a.md", "a::2", "A caveat.", "A caveat: the setup was small.", 0.2, 1200)  # not selected
+    b1 = cand("b.md", "b::1", "Finding two.", "Finding two. More context.", 0.8, 1100)
+    others = [cand(f"c{i}.md", f"c{i}::1", f"Other {i}.", f"Other passage {i}.", 0.95, 1100) for i in range(5)]
+    notes = [{"id": n, "title": n.upper()} for n in ["a.md", "b.md"] + [f"c{i}.md" for i in range(5)]]
+    ctx = Context(question="q?", notes=notes, evidence=[a1, b1], pool=[a1, a2, b1, *others])
+    syn = LLMSynthesizer.__new__(LLMSynthesizer)  # number_evidence needs neither a client nor settings
+    items = syn.number_evidence(ctx)
+    got = [(it.note_id, it.passage) for it in items]
+    assert ("a.md", a2.passage) in got  # the rest of a quoted note, though its sentence was not selected
+    assert [n for n, _ in got][:2] == ["a.md", "a.md"]  # in note order: a's passages together, in position order
+    assert sum(n.startswith("c") for n, _ in got) == MAX_EXTRA  # other notes: the strongest few
+    assert [it.n for it in items] == list(range(1, len(items) + 1))
+
+    big = cand("a.md", "a::3", "Long.", "x " * (EVIDENCE_TOKENS * CHARS_PER_TOKEN), 0.1, 1300)  # over the budget
+    ctx = Context(question="q?", notes=notes, evidence=[a1, b1], pool=[a1, big, a2, b1])
+    got = [it.passage for it in syn.number_evidence(ctx)]
+    assert big.passage.strip() not in got and a2.passage in got
+    assert sum(len(p) for p in got) <= EVIDENCE_TOKENS * CHARS_PER_TOKEN
