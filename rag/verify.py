@@ -11,7 +11,7 @@ embedding similarity between the sentence and its best-matching cited evidence t
 Sentences are of two kinds (``Sentence.kind``, as the LLM labels them; unlabelled, a sentence with cites is a
 finding and one without a connection):
 
-* a **finding** must cite, and is dropped when its cited evidence lacks one of its numbers, when it reverses
+* a **finding** must cite, and is dropped when its cited evidence lacks one of its numbers or names, when it reverses
   its evidence on a word (and no evidence sentence agrees with it there), when it overclaims (a quantifier or
   hedge stronger than the evidence's: ``rag.claims``), or when it scores under the threshold;
 * a **connection** may cite nothing; it is dropped when it adds a name or number that neither the evidence
@@ -25,6 +25,7 @@ Every removal is recorded in ``Draft.dropped``. The threshold is calibrated on c
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -49,7 +50,9 @@ understand understanding help helps explain explains explained mechanism mechani
 source sources lens angle turn turns thing things take takeaway away worth follow follows following taken
 combined combine combining ask asks asking asked really mean means meaning implication implications imply implies
 together overall across each both several many two come comes came set
-""".split()
+figure figures describe describes described behind
+""".split()  # the last line: how a connection refers to a finding ("the 14% figure describes", "the reasoning
+# behind it"), added when a connection of the hand-written replies read as a claim of its own without them
 
 _CONNECTIVE_STEMS: set[str] | None = None
 
@@ -98,18 +101,30 @@ def support_score(sentence: str, evidence_texts: Sequence[str], embedder) -> flo
 
 
 # --------------------------------------------------------------------------- verify a draft
+_LINK_TITLE = re.compile(r"“[^”]{3,200}”")  # a [[link]] as the engine renders it: the linked note's title, quoted
+LINKED = "another note"  # what a linked note's title reads as when a sentence's support is scored
+
+
+def own_words(text: str) -> str:
+    """``text`` with the quoted titles of the notes it links to read as "another note": a note that points to
+    "Semantic entropy over sampled answers flags confabulated responses" does not itself support a sentence about
+    semantic entropy (that sentence should cite the linked note)."""
+    return _LINK_TITLE.sub(LINKED, text)
+
+
 class Scorer:
-    """Scores many sentences against per-note evidence with one encode call."""
+    """Scores many sentences against per-note evidence with one encode call. A passage's support comes from its
+    own words, not from the titles of the notes it links to (``own_words``)."""
 
     def __init__(self, sentences: list[str], evidence_by_note: dict[str, list[str]], embedder) -> None:
         self.ev = {nid: list(dict.fromkeys(t for t in texts if t and t.strip()))
                    for nid, texts in evidence_by_note.items()}
         uniq = list(dict.fromkeys(t for texts in self.ev.values() for t in texts))
         sents = list(dict.fromkeys(s for s in sentences if s.strip()))
-        vecs = embedder.encode(sents + uniq) if (sents or uniq) else np.zeros((0, 1))
+        vecs = embedder.encode(sents + [own_words(t) for t in uniq]) if (sents or uniq) else np.zeros((0, 1))
         self.svec = {s: vecs[i] for i, s in enumerate(sents)}
         self.evec = {t: vecs[len(sents) + i] for i, t in enumerate(uniq)}
-        self.ewords = {t: content_words(t) for t in uniq}
+        self.ewords = {t: content_words(own_words(t)) for t in uniq}
 
     def words_of(self, note_ids: Iterable[str]) -> set[str]:
         out: set[str] = set()
@@ -142,14 +157,22 @@ def kind_of(s: Sentence) -> str:
 
 
 def _finding_fault(sc: "Scorer", text: str, cites: Sequence[str]) -> str | None:
-    """Why a cited finding cannot stand whatever its support score: a number, reversal or overclaim."""
-    from rag.claims import discourse_free, overclaim
+    """Why a cited finding cannot stand whatever its support score: a number or name its cited evidence lacks, a
+    reversal or an overclaim."""
+    from rag.claims import _name_words, figures, new_names, overclaim
     from rag.claims import reversal as reversed_on
 
-    missing = sorted(numbers(content_words(discourse_free(text))) - sc.words_of(cites))
+    texts = [t for nid in cites for t in sc.ev.get(nid, [])]
+    name_words = _name_words([*texts, text])
+    have: set[str] = set()
+    for t in texts:
+        have |= figures(t, name_words)
+    missing = sorted(figures(text, name_words) - have)
     if missing:  # a count or figure the cited evidence does not have is an invented fact
         return f"unsupported: number(s) {', '.join(missing)} not in the cited evidence"
-    texts = [t for nid in cites for t in sc.ev.get(nid, [])]
+    added = new_names(text, texts)
+    if added:  # so is a name, a version of one, or something attributed to one
+        return f"unsupported: name(s) {', '.join(added)} not in the cited evidence"
     flipped = reversed_on(text, texts)
     if flipped:
         return f"contradicts the cited evidence (reversed on '{flipped}')"

@@ -682,6 +682,8 @@ def eval_llm_replay(
     index: IndexOpt = None,
     threshold: Annotated[Optional[float], typer.Option(help="Support threshold to try (default: the setting)")] = None,
     details: Annotated[bool, typer.Option("--details", help="List every sentence kept or dropped wrongly")] = False,
+    set_name: Annotated[str, typer.Option("--set", help="main (the replies the checks were calibrated on), heldout "
+                                          "or heldout2 (written after the rules were frozen)")] = "main",
     json_out: Annotated[bool, typer.Option("--json", help="The figures as JSON")] = False,
 ):
     """Keep-rate of faithful capable-model sentences and catch-rate of injected faults, by kind
@@ -690,9 +692,11 @@ def eval_llm_replay(
 
     if mode not in ("direct", "replay", "both"):
         raise typer.BadParameter("use direct, replay or both", param_hint="--mode")
+    if set_name not in lr.SETS:
+        raise typer.BadParameter(f"use one of {', '.join(lr.SETS)}", param_hint="--set")
     results = {}
     for m in (["direct", "replay"] if mode == "both" else [mode]):
-        kw = {"threshold": threshold}
+        kw = {"threshold": threshold, "set_name": set_name}
         if m == "replay":
             kw["index"] = _settings(index).index
         results[m] = lr.measure(m, **kw)

@@ -45,7 +45,11 @@ def _load(name: str) -> list[dict]:
 
 FAITHFUL = _load("faithful.jsonl")
 FAULTY = _load("faulty.jsonl")
-BY_ID = {r["id"]: r for r in FAITHFUL}
+# the held-out replies (questions the checks were never tuned on): the same format, checked by the same tests
+HELDOUT_FAITHFUL = _load("heldout_faithful.jsonl") + _load("heldout2_faithful.jsonl")
+HELDOUT_FAULTY = _load("heldout_faulty.jsonl") + _load("heldout2_faulty.jsonl")
+N_HELDOUT = 12  # two batches of 6
+BY_ID = {r["id"]: r for r in FAITHFUL + HELDOUT_FAITHFUL}
 NOTE_TEXT = {p.name: p.read_text(encoding="utf-8") for p in NOTES.glob("*.md")}
 
 
@@ -96,8 +100,8 @@ def corpus(note_ids) -> str:
 # --------------------------------------------------------------------------- the set as a whole
 def test_set_has_the_asked_shape():
     assert len(FAITHFUL) == N_QUESTIONS and len(FAULTY) == N_QUESTIONS
-    assert len(BY_ID) == N_QUESTIONS, "faithful ids must be unique"
-    assert sorted(r["of"] for r in FAULTY) == sorted(BY_ID), "one faulty copy per faithful reply"
+    assert len({r["id"] for r in FAITHFUL}) == N_QUESTIONS, "faithful ids must be unique"
+    assert sorted(r["of"] for r in FAULTY) == sorted(r["id"] for r in FAITHFUL), "one faulty copy per faithful reply"
     assert len({r["id"] for r in FAULTY}) == N_QUESTIONS
     types = Counter(r["type"] for r in FAITHFUL)
     assert set(types) <= QUESTION_TYPES
@@ -105,6 +109,16 @@ def test_set_has_the_asked_shape():
     assert len({_norm(r["question"]) for r in FAITHFUL}) == N_QUESTIONS
     assert not {_norm(r["question"]) for r in FAITHFUL} & {_norm(t) for t in TITLES.values()}, \
         "questions are the researcher's own words, not note titles"
+
+
+def test_heldout_set_is_separate_and_well_formed():
+    assert len(HELDOUT_FAITHFUL) == len(HELDOUT_FAULTY) == N_HELDOUT
+    assert sorted(r["of"] for r in HELDOUT_FAULTY) == sorted(r["id"] for r in HELDOUT_FAITHFUL)
+    assert len(BY_ID) == N_QUESTIONS + N_HELDOUT, "ids are unique across both sets"
+    assert not {_norm(r["question"]) for r in HELDOUT_FAITHFUL} & {_norm(r["question"]) for r in FAITHFUL}, \
+        "held-out questions are new questions"
+    kinds = Counter(f["kind"] for r in HELDOUT_FAULTY for f in r["faults"])
+    assert set(kinds) == FAULT_KINDS and min(kinds.values()) >= 4
 
 
 def test_fault_kinds_are_spread_evenly():
@@ -115,7 +129,7 @@ def test_fault_kinds_are_spread_evenly():
 
 
 # --------------------------------------------------------------------------- faithful replies
-@pytest.mark.parametrize("row", FAITHFUL, ids=lambda r: r["id"])
+@pytest.mark.parametrize("row", FAITHFUL + HELDOUT_FAITHFUL, ids=lambda r: r["id"])
 def test_faithful_reply_is_the_prompts_json_and_cites_real_evidence(row):
     missing = [n for n in row["evidence"] if n not in NOTE_TEXT]
     assert not missing, f"{row['id']}: evidence notes not in {NOTES}: {missing}"
@@ -146,7 +160,7 @@ def test_faithful_reply_is_the_prompts_json_and_cites_real_evidence(row):
         f"{row['id']}: a reply that connects findings has at least one connection sentence"
 
 
-@pytest.mark.parametrize("row", FAITHFUL, ids=lambda r: r["id"])
+@pytest.mark.parametrize("row", FAITHFUL + HELDOUT_FAITHFUL, ids=lambda r: r["id"])
 def test_faithful_reply_parses_as_the_engine_reads_it(row):
     """With note ids replaced by the evidence numbers the prompt would show, the engine's own parser
     reads every sentence back unchanged, with its citations."""
@@ -162,7 +176,7 @@ def test_faithful_reply_parses_as_the_engine_reads_it(row):
     assert paras == [[(s["text"], s["cites"]) for s in p["sentences"]] for p in wire["paragraphs"]]
 
 
-@pytest.mark.parametrize("row", FAITHFUL, ids=lambda r: r["id"])
+@pytest.mark.parametrize("row", FAITHFUL + HELDOUT_FAITHFUL, ids=lambda r: r["id"])
 def test_faithful_reply_adds_no_figure_or_name_absent_from_its_evidence(row):
     """A finding's figures are in the notes it cites; a connection's (and the takeaway's) are in the
     evidence. Capitalised names outside a sentence's first word are in the evidence too."""
@@ -179,12 +193,12 @@ def test_faithful_reply_adds_no_figure_or_name_absent_from_its_evidence(row):
 
 
 def test_false_premise_replies_open_on_the_correction():
-    for row in (r for r in FAITHFUL if r["type"] == "false_premise"):
+    for row in (r for r in FAITHFUL + HELDOUT_FAITHFUL if r["type"] == "false_premise"):
         first = row["reply"]["paragraphs"][0]["sentences"][0]
         assert first["kind"] == "finding" and first["cites"], f"{row['id']}: the correction cites its note"
 
 
-@pytest.mark.parametrize("row", FAITHFUL, ids=lambda r: r["id"])
+@pytest.mark.parametrize("row", FAITHFUL + HELDOUT_FAITHFUL, ids=lambda r: r["id"])
 def test_next_lines_are_new_questions_not_titles(row):
     lines = row["reply"]["next_lines"]
     assert 3 <= len(lines) <= 4 and len(set(lines)) == len(lines)
@@ -196,7 +210,7 @@ def test_next_lines_are_new_questions_not_titles(row):
 
 
 # --------------------------------------------------------------------------- faulty copies
-@pytest.mark.parametrize("row", FAULTY, ids=lambda r: r["id"])
+@pytest.mark.parametrize("row", FAULTY + HELDOUT_FAULTY, ids=lambda r: r["id"])
 def test_faulty_copy_differs_exactly_at_its_labelled_faults(row):
     base = BY_ID[row["of"]]
     good, bad = sentences(base["reply"]), sentences(row["reply"])
@@ -218,7 +232,7 @@ def test_faulty_copy_differs_exactly_at_its_labelled_faults(row):
         assert row["reply"][key] == base["reply"][key], f"{row['id']}: {key} differs"
 
 
-@pytest.mark.parametrize("row", FAULTY, ids=lambda r: r["id"])
+@pytest.mark.parametrize("row", FAULTY + HELDOUT_FAULTY, ids=lambda r: r["id"])
 def test_each_fault_changes_what_its_kind_says(row):
     base = BY_ID[row["of"]]
     good, bad = sentences(base["reply"]), sentences(row["reply"])

@@ -12,15 +12,12 @@ from eval.llm_replay import measure_direct, measure_replay, report
 
 pytest.importorskip("llama_index.llms.openai_like")
 
-# Floors at what the checks reach today (issue 13's targets are keep >= 0.95, catch >= 0.90 and >= 0.75 per kind;
-# the report to the lead says which are met): a regression below them fails.
-FLOORS = {
-    "direct": {"keep": 0.95, "catch": 0.80,
-               "kinds": {"number": 0.9, "citation": 0.9, "invented": 0.7, "overclaim": 0.75, "reversal": 0.5}},
-    # replay: some findings' passages are not among those the engine gives, which the checks cannot help
-    "replay": {"keep": 0.80, "catch": 0.80,
-               "kinds": {"number": 0.9, "citation": 0.75, "invented": 0.75, "overclaim": 0.75, "reversal": 0.4}},
-}
+# Floors at issue 13's targets (keep >= 0.95, catch >= 0.90 overall and >= 0.75 within each kind), which both modes
+# reach on this set; a regression below them fails. (The set was used to write the rules: the held-out replies,
+# `python -m eval.llm_replay --set heldout`, are the check on how far they carry.)
+TARGETS = {"keep": 0.95, "catch": 0.90,
+           "kinds": {"number": 0.75, "citation": 0.75, "invented": 0.75, "overclaim": 0.75, "reversal": 0.75}}
+FLOORS = {"direct": TARGETS, "replay": TARGETS}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +44,18 @@ def test_checks_alone_keep_faithful_sentences_and_stop_faults(emb):
 
 def test_replay_through_a_local_server_keeps_and_catches(tmp_path_factory):
     res = measure_replay(tmp_path_factory.mktemp("replay") / "index")
-    # the replay reached the checks: 104 of the 154 faithful sentences (incl. takeaways) had their notes in the
-    # engine's prompt when this was written; the rest are the evidence selection's, reported apart
-    assert sum(res.total.values()) >= 0.6 * 154, res.as_dict()
+    # the replay reached the checks: 92 of the 154 faithful sentences (incl. takeaways) had all the notes they rest
+    # on in the engine's prompt when this was written (a connection counts only when every note it relates was
+    # given); the rest are the evidence selection's, reported apart
+    assert sum(res.total.values()) >= 0.55 * 154, res.as_dict()
     _check(res)
+
+
+def test_the_held_out_sets_load_by_name():
+    from eval.llm_replay import load_set
+
+    for name in ("heldout", "heldout2"):
+        faithful, faulty = load_set(set_name=name)
+        assert len(faithful) == len(faulty) == 6 and {r["of"] for r in faulty} == {r["id"] for r in faithful}
+    with pytest.raises(ValueError):
+        load_set(set_name="nope")
