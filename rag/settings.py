@@ -93,7 +93,7 @@ class SynthesisSettings(_Section):
         0.30, ge=0, le=1, description="Under this answerability (and with no note as close as "
         "direct_above_similarity), the answer is given, but its framing says the notes bear on the question only "
         "indirectly, and meta.support is \"indirect\". Set on the demo sets (eval/sets): 0.30 flags 25% of the "
-        "casual answerable questions and 67% of the near-topic unanswerable ones (no bi-encoder score separates "
+        "casual answerable questions and 70% of the near-topic unanswerable ones (no bi-encoder score separates "
         "them better: AUC 0.81).")
     support_threshold: float = Field(
         0.52, ge=0, le=1, description="Least support score (0.5 content-word overlap + 0.5 cosine to the cited "
