@@ -110,3 +110,9 @@ def test_a_failing_llm_leaves_the_answer_as_the_notes_give_it(judged, server):
     line = judged.ask("Do AI assistants tell users what they want to hear?")
     assert line.meta.support == "direct" and line.paragraphs
     assert line.meta.judgement["verdict"] == "" and "failed" in line.meta.judgement["why"]
+
+
+def test_a_reply_that_is_not_a_verdict_changes_nothing(judged, server):
+    server.reply("[1, 2, 3]")
+    line = judged.ask("Do AI assistants tell users what they want to hear?")
+    assert line.meta.support == "direct" and "no JSON object" in line.meta.judgement["why"]
