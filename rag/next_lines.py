@@ -102,6 +102,7 @@ def _has_verb(phrase: str) -> bool:
                for i, w in enumerate(words) if i)
 
 
+_WH_WORDS = {"how", "what", "why", "when", "whether", "which", "who", "where"}  # "how checking relates to …": a clause
 _DETERMINERS = {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these", "those"}
 
 
@@ -109,6 +110,7 @@ def subject_of(note: dict, avoid: set[str], description: str | None = None) -> s
     """What a neighbouring note is about, as a short noun phrase: its Related-list description when the cited
     note gave one, else its most distinctive tag (one the answer's own notes do not carry)."""
     if description and not _META.search(description) and not _CLAUSE.search(description) \
+            and description.split(" ", 1)[0].lower() not in _WH_WORDS \
             and not _has_verb(description) and len(description.split()) <= MAX_SUBJECT_WORDS:
         return description[0].lower() + description[1:] if description[1:2].islower() else description
     tags = [t for t in (note.get("tags") or []) if t.lower() not in avoid]

@@ -85,3 +85,11 @@ def test_a_tag_is_printed_as_the_notes_write_it():
     assert as_written("sycophancy", ["Sycophancy is common; sycophancy grows."]) == "sycophancy"
     assert as_written("llm", []) == "LLM"  # no vowel: an acronym even where the notes spell it out
     assert as_written("debate", []) == "debate"
+
+
+def test_a_description_that_is_a_clause_is_not_a_subject():
+    from rag.next_lines import subject_of
+
+    note = {"tags": ["verification"], "title": "What limits self-improvement?"}
+    assert subject_of(note, set(), "how checking relates to producing") == "verification"
+    assert subject_of(note, set(), "external anchors in correction") == "external anchors in correction"
