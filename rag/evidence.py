@@ -354,8 +354,23 @@ def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int =
 
 
 def _overlaps(c: Candidate, chosen: list[Candidate]) -> bool:
-    """A sentence already quoted inside a repaired pair, or a pair holding a sentence already quoted."""
-    return any(c.text in o.text or o.text in c.text for o in chosen if o.note_id == c.note_id)
+    """A sentence already quoted inside a repaired pair, or a pair holding a sentence already quoted; or one
+    that restates a quoted sentence of its note with the same figures (a summary and its body both saying
+    "46% … 17%" in other words): two or more numbers in common."""
+    from rag.text import content_words, numbers
+
+    figs = numbers(content_words(c.text))
+    for o in chosen:
+        if o.note_id != c.note_id:
+            continue
+        if c.text in o.text or o.text in c.text:
+            return True
+        if len(figs & numbers(content_words(o.text))) >= RESTATED_FIGURES:
+            return True
+    return False
+
+
+RESTATED_FIGURES = 2  # shared numbers that mark a sentence as restating another of its note (one can be chance)
 
 
 def in_reading_order(chosen: list[Candidate]) -> list[Candidate]:

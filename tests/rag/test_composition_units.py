@@ -93,3 +93,13 @@ def test_a_description_that_is_a_clause_is_not_a_subject():
     note = {"tags": ["verification"], "title": "What limits self-improvement?"}
     assert subject_of(note, set(), "how checking relates to producing") == "verification"
     assert subject_of(note, set(), "external anchors in correction") == "external anchors in correction"
+
+
+def test_a_summary_and_its_body_saying_the_same_figures_are_quoted_once():
+    body = _cand("Models changed their answer 46% of the time, with an average drop of 17%.", "A", 0.8, [1, 0, 0])
+    summary = _cand("Across ten models, answers flipped in 46% of conversations and accuracy fell by 17%.", "A",
+                    0.79, [0.6, 0.8, 0], position=1)
+    one = _cand("Only 46% of raters noticed.", "A", 0.78, [0.3, 0.9, 0.3], position=2)  # one figure in common
+    b = _cand("Note B agrees.", "B", 0.7, [0, 0, 1], note_rank=1)
+    chosen = select([body, summary, one, b], k=5)
+    assert body in chosen and summary not in chosen and one in chosen
