@@ -36,11 +36,11 @@ def load_verdicts(path: Path = VERDICTS) -> dict[str, dict]:
 def _rarest(question: str, index) -> str:
     """The question's content word the corpus uses least (an over-cautious judge names it as missing)."""
     from rag.query_terms import query_terms
+    from store.stemming import stem
 
     lex = index.lexical()
     words = re.findall(r"[A-Za-z][A-Za-z'-]+", question)
     terms = {t.term: t.idf for t in query_terms(lex, question)} if lex is not None else {}
-    from store.stemming import stem
 
     scored = [(terms.get(stem(w.lower()), 0.0), w) for w in words if len(w) > 3]
     return max(scored)[1] if scored else (words[0] if words else "it")
@@ -80,7 +80,8 @@ def measure(index: Path | str, judges: Sequence[str] = JUDGES, sets: Sequence[st
     from rag import Engine, Settings
 
     verdicts = load_verdicts()
-    questions = [q for name in sets for q in load_set(name)]
+    by_set = {name: load_set(name) for name in sets}
+    questions = [q for qs in by_set.values() for q in qs]
     rows: list[dict] = []
     with ScriptedLLMServer() as srv:
         for kind in judges:
@@ -102,8 +103,7 @@ def measure(index: Path | str, judges: Sequence[str] = JUDGES, sets: Sequence[st
                 eng.close()
             for r in res["rows"]:
                 name, _, part = r["set"].partition(":")
-                answers = res["answers"][name]
-                qs = load_set(name)
+                answers, qs = res["answers"][name], by_set[name]
                 idx = [i for i, q in enumerate(qs) if not part or q.kind == part]
                 judged = [answers[i].meta.judgement for i in idx if answers[i].meta.judgement]
                 kept = sum(1 for j in judged if j.get("kept"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -353,19 +354,25 @@ def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int =
     return in_reading_order(chosen)
 
 
+@lru_cache(maxsize=4096)
+def _figures(text: str) -> frozenset[str]:
+    """The numbers a sentence states (cached: ``select`` asks for each candidate and each pick in every round)."""
+    from rag.text import content_words, numbers
+
+    return frozenset(numbers(content_words(text)))
+
+
 def _overlaps(c: Candidate, chosen: list[Candidate]) -> bool:
     """A sentence already quoted inside a repaired pair, or a pair holding a sentence already quoted; or one
     that restates a quoted sentence of its note with the same figures (a summary and its body both saying
     "46% … 17%" in other words): two or more numbers in common."""
-    from rag.text import content_words, numbers
-
-    figs = numbers(content_words(c.text))
+    figs = _figures(c.text)
     for o in chosen:
         if o.note_id != c.note_id:
             continue
         if c.text in o.text or o.text in c.text:
             return True
-        if len(figs & numbers(content_words(o.text))) >= RESTATED_FIGURES:
+        if len(figs & _figures(o.text)) >= RESTATED_FIGURES:
             return True
     return False
 

@@ -119,7 +119,8 @@ class Gatherer:
         claim = None
         if correction is not None:  # "why X raises Y" reads better than the bare presupposition "X raise Y"
             claim = premise.presupposition(question)
-            if reading.clause and not reading.lead and reading.form in ("why", "how") and reading.clause.split(" ", 1)[0] in ("why", "how"):
+            if reading.clause and not reading.lead and reading.form in ("why", "how") \
+                    and reading.clause.split(" ", 1)[0] in ("why", "how"):
                 claim = reading.clause.split(" ", 1)[1]
         ctx = Context(question, rows, chosen, chosen_pre, themes_of(rows), indirect=indirect, reading=reading,
                       concept=concept, correction=correction, correction_claim=claim)

@@ -23,6 +23,7 @@ _MODALS = {"can", "could", "will", "would", "should", "might", "may", "must"}
 _HAVE = {"has", "have", "had"}
 _BE = {"is", "are", "was", "were"}
 _AUX_ALL = _AUX_DO | _MODALS | _HAVE | _BE
+_WH = {"why", "how", "what", "which", "who", "when", "where", "whom"}
 _QUANTITY = re.compile(r"^((by )?how (often|much|many|large|big|long|likely|common|frequent(ly)?)|"
                        r"what (share|fraction|proportion|percentage|percent|rate|number|portion)|at what rate)\b",
                        re.I)
@@ -84,9 +85,8 @@ def clause_of(question: str) -> str | None:
     words = q.split()
     if len(words) < 3:
         return None
-    wh = {"why", "how", "what", "which", "who", "when", "where", "whom"}
     w0 = words[0].lower()
-    if w0 in wh:
+    if w0 in _WH:
         # "how far can X …", "how many GPU hours did X …": the wh phrase runs up to the first auxiliary
         lead = next((p for p in range(1, min(MAX_WH_PHRASE + 1, len(words) - 1)) if words[p].lower() in _AUX_ALL
                      and not any(w.lower() in BASE_VERBS for w in words[2:p])), 1)  # "what share of …": a noun
@@ -286,7 +286,6 @@ _SUBJECT_START = {"it", "they", "the", "a", "an", "you", "i", "we", "models", "m
                   "these", "those", "he", "she", "bots", "chatbots", "llms"}
 _CONDITION_OPENERS = {"if", "when", "after", "once", "whenever"}
 MAX_LEAD_WORDS = 16  # a scene-setting phrase longer than this is left out of the framing's clause
-_WH = {"why", "how", "what", "which", "who", "when", "where", "whom"}
 _CASUAL = {"i": "you", "me": "you", "my": "your", "u": "you", "ur": "your", "ppl": "people", "r": "are"}
 _TO_GIVEN = re.compile(r"^(?:since|because|as|now that)\s+", re.I)
 

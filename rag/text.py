@@ -54,7 +54,8 @@ def numbers(words: set[str]) -> set[str]:
 def as_written(phrase: str, texts: list[str]) -> str:
     """``phrase`` in the casing the texts use for it most ("rlhf" → "RLHF" when the notes write "RLHF"); a tag
     is stored lower-cased, but a framing or a next line should print an acronym or a name as the notes do.
-    Lower case wins a tie, and a phrase the texts never use is returned as it is."""
+    Lower case wins a tie. A phrase the texts never use is returned as it is, except a short one with no vowel,
+    which is an acronym ("rlhf" → "RLHF")."""
     if not phrase or not phrase.islower():
         return phrase
     counts: dict[str, int] = {}
