@@ -46,6 +46,33 @@ def _clean_env(monkeypatch, tmp_path):
             monkeypatch.delenv(k)
 
 
+def free_port() -> int:
+    """A TCP port on loopback nothing listens on (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc, log: Path, timeout: float = 120) -> None:
+    """Wait for the Streamlit process ``proc`` to answer ``url``/_stcore/health; fail with its log's tail if it
+    exits or does not answer within ``timeout`` seconds."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not become healthy in {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
+
+
 def data_path(*parts: str) -> Path:
     p = DATA.joinpath(*parts)
     if not p.exists():

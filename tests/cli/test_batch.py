@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from rag import Engine
+from tests.conftest import free_port
 from ui.cli import app
 
 runner = CliRunner()
@@ -102,18 +102,12 @@ def test_resume_needs_an_output_file(index_dir, tmp_path):
 
 
 # --------------------------------------------------------------------------- a Chroma server lost mid-batch
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path):
     exe = Path(sys.executable).with_name("chroma")
     if not exe.exists() and not shutil.which("chroma"):
         pytest.skip("the `chroma` command (chromadb) is not installed")
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "chroma.log", "wb")
     proc = subprocess.Popen([str(exe if exe.exists() else "chroma"), "run", "--path", str(tmp_path / "chroma"),
                              "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)

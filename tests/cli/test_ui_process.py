@@ -8,20 +8,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port, wait_healthy
 
 pytest.importorskip("streamlit")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _children(pid: int) -> list[int]:
@@ -46,7 +39,7 @@ def _listening(port: int) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads child pids from /proc (Linux)")
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_to_inquire_ui_stops_the_streamlit_child(tmp_path, sig):
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("INQUIRE_")}
     env["HF_HUB_OFFLINE"] = "1"
     log = open(tmp_path / "ui.log", "wb")
@@ -54,16 +47,7 @@ def test_a_signal_to_inquire_ui_stops_the_streamlit_child(tmp_path, sig):
                              str(tmp_path / "idx")], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     kids: list[int] = []
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "ui.log").read_text()
-            time.sleep(0.3)
+        wait_healthy(f"http://127.0.0.1:{port}", proc, tmp_path / "ui.log")
         kids = _children(proc.pid)
         assert kids, "inquire ui runs streamlit as a child process"
         proc.send_signal(sig)

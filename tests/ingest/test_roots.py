@@ -53,11 +53,17 @@ def test_a_folder_that_moved_takes_its_notes_along(two_roots, tmp_path):
     eng.close()
 
 
-def test_folder_inside_an_ingested_folder_is_refused(tmp_path):
+def _nested(tmp_path):
+    """A notes folder with a note of its own and a subfolder holding another."""
     nest = tmp_path / "nest"
     (nest / "sub").mkdir(parents=True)
     (nest / "top.md").write_text("# Top\nA note on calibration.\n")
     (nest / "sub" / "deep.md").write_text("# Deep\nA note on debate.\n")
+    return nest
+
+
+def test_folder_inside_an_ingested_folder_is_refused(tmp_path):
+    nest = _nested(tmp_path)
     eng = Engine.open(tmp_path / "idx", create=True)
     eng.ingest([nest])
     with pytest.raises(InputError) as e:
@@ -70,10 +76,7 @@ def test_folder_inside_an_ingested_folder_is_refused(tmp_path):
 
 
 def test_folder_containing_an_ingested_folder_is_refused_unless_rebuilt(tmp_path):
-    nest = tmp_path / "nest"
-    (nest / "sub").mkdir(parents=True)
-    (nest / "top.md").write_text("# Top\nA note on calibration.\n")
-    (nest / "sub" / "deep.md").write_text("# Deep\nA note on debate.\n")
+    nest = _nested(tmp_path)
     eng = Engine.open(tmp_path / "idx", create=True)
     eng.ingest([nest / "sub"])
     with pytest.raises(InputError) as e:

@@ -10,12 +10,10 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -31,6 +29,7 @@ except Exception as e:  # noqa: BLE001
     pytest.skip(f"playwright cannot be imported ({e}); `pip install playwright`", allow_module_level=True)
 
 from rag import Engine  # noqa: E402
+from tests.conftest import free_port, wait_healthy  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO_NOTES = REPO / "examples" / "notes"
@@ -67,27 +66,6 @@ WAIT_MS = 120_000
 
 
 # --------------------------------------------------------------------------- helpers (kept in this file)
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not become healthy in {timeout}s:\n{log.read_text(errors='replace')[-3000:]}")
-
-
 def collapse(text: str) -> str:
     return " ".join(text.split())
 
