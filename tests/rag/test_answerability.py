@@ -49,15 +49,19 @@ def test_words_the_notes_never_use_do_not_lower_the_score(demo_engine):
     assert slangy.score == pytest.approx(plain.score)
 
 
+def _support(engine, q: str) -> str:
+    """The support level the engine's rule gives ``q`` (retrieval as the engine asks it, 14 notes)."""
+    a = answerability(engine.index, q, engine.retrieve(q, k=14))
+    return support_level(a, engine.abstain_below, engine.settings.synthesis)
+
+
 @pytest.mark.parametrize("q", [
     "Why do models abandon correct answers when a user pushes back?",
     "if i just ask 'r u sure?' does the ai switch its answer even when it had it right the first time",
     "do chatbots basically just suck up to you and tell u what you wanna hear",
 ])
 def test_questions_in_users_words_are_answered(demo_engine, q):
-    r = demo_engine.retrieve(q, k=14)
-    a = answerability(demo_engine.index, q, r)
-    assert support_level(a, demo_engine.abstain_below, demo_engine.settings.synthesis) != "none"
+    assert _support(demo_engine, q) != "none"
 
 
 @pytest.mark.parametrize("q", [
@@ -66,9 +70,7 @@ def test_questions_in_users_words_are_answered(demo_engine, q):
     "What is the capital of Australia?",
 ])
 def test_everyday_off_topic_questions_are_refused(demo_engine, q):
-    r = demo_engine.retrieve(q, k=14)
-    a = answerability(demo_engine.index, q, r)
-    assert support_level(a, demo_engine.abstain_below, demo_engine.settings.synthesis) == "none"
+    assert _support(demo_engine, q) == "none"
 
 
 def test_a_question_with_no_word_the_corpus_knows_scores_the_floor(demo_engine):
