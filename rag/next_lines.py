@@ -35,13 +35,14 @@ class Proposal:
 
 # A next line relates what this answer turns on ({a}) to a neighbouring note's subject ({b}): many short
 # wordings, picked by a hash of the question and the neighbour, so no phrase runs through every answer. Each
-# makes sense whatever the two subjects are (no wording presumes one causes or hides the other), and each verb
+# makes sense whatever the two subjects are (no wording presumes one causes, explains or is a form of the other:
+# "Does self-correction also drive RLHF?" read as nonsense on the demo answers), and each verb
 # agrees with its subject: {is_b} is "Is" or "Are", {does_a} "does" or "do".
 _RELATING = [
-    "{Does_a} {a} also drive {b}?", "{Is_b} {b} another face of {a}?", "What links {a} to {b}?",
-    "Could {b} be explained by {a}?", "Where do {a} and {b} part ways?", "How far {does_a} {a} reach into {b}?",
-    "How {does_b} {b} bear on {a}?", "What {does_b} {b} add to {a}?", "Do findings on {b} agree with {a}?",
-    "{Does_b} {b} change the account of {a}?",
+    "What links {a} to {b}?", "How {does_b} {b} bear on {a}?", "What {does_b} {b} add to {a}?",
+    "Do findings on {b} agree with {a}?", "{Does_b} {b} change the account of {a}?", "How {is_b} {b} related to {a}?",
+    "Where {does_b} {b} fit with {a}?", "{Does_b} {b} recast {a}?",
+    "What {does_b} {b} show about {a}?",
 ]
 # no wording holds a fixed run of five words: the template rate (eval.question_sets) counts such runs
 # what an abstained answer offers: the nearest subjects the notes do take up
@@ -51,12 +52,20 @@ _PREPOSITIONS = {"of", "for", "in", "on", "from", "to", "with", "across", "as", 
                  "between", "without", "when", "after", "during"}
 
 
+# -ing words that open a noun phrase as adjectives ("competing explanations"), not as gerunds ("recognising tests")
+_ING_ADJECTIVES = {"competing", "growing", "rising", "emerging", "existing", "underlying", "increasing", "leading",
+                   "missing", "conflicting", "misleading", "matching", "differing", "opposing", "thing", "things"}
+
+
 def plural(phrase: str) -> bool:
     """Whether a noun phrase's head is plural ("competing explanations for resisting shutdown": yes; "consistency
     across samples": no): the last word before its first preposition ends in a plural -s."""
     words = phrase.split()
-    head = next((words[i - 1] for i, w in enumerate(words) if i and w.lower() in _PREPOSITIONS), words[-1] if words
-                else "")
+    if words and words[0].lower().endswith("ing") and words[0].lower() not in _ING_ADJECTIVES:
+        return False  # a gerund's phrase is singular: "recognising tests in practice"
+    # the head noun: the word before the first preposition or participle ("internal directions tracking …")
+    head = next((words[i - 1] for i, w in enumerate(words) if i and (w.lower() in _PREPOSITIONS or (
+        w.lower().endswith("ing") and len(w) > 4))), words[-1] if words else "")
     h = head.lower().strip(",.")
     return len(h) > 3 and h.endswith("s") and not h.endswith(("ss", "us", "is", "ics", "ness", "sis"))
 
@@ -64,17 +73,22 @@ def plural(phrase: str) -> bool:
 def _agree(wording: str, a: str, b: str) -> str:
     pa, pb = plural(a), plural(b)
     return wording.format(a=a, b=b, Does_a="Do" if pa else "Does", does_a="do" if pa else "does",
-                          Is_b="Are" if pb else "Is", does_b="do" if pb else "does", Does_b="Do" if pb else "Does")
+                          Is_b="Are" if pb else "Is", is_b="are" if pb else "is", does_b="do" if pb else "does", Does_b="Do" if pb else "Does")
 
 
 # a Related bullet's description that points at the note rather than its subject ("the main persistence result")
 _META = re.compile(r"^(the (main|original|same|broader|cross|companion|earlier|later|first)\b)|\b(here|this|paper|"
-                   r"study|result|results|replication|setup|follow-up|companion|above|below)\b", re.I)
+                   r"study|result|results|replication|setup|follow-up|companion|above|below|same|related|another|"
+                   r"other|earlier|later|line of work)\b", re.I)
 _RELATED_ITEM = re.compile(r"^\s*[-*]\s*\[\[([^\]|#]+)(?:[^\]]*)\]\]\s*[—–:-]+\s*(.+?)\s*$")
 MAX_SUBJECT_WORDS = 9  # a longer description is a sentence, not a subject to ask about
 # a description with a finite verb is a clause ("post-training can suppress the tendency"), not a subject
 _CLAUSE = re.compile(r"\b(can|could|may|might|will|would|should|must|is|are|was|were|does|do|did|has|have|had|"
-                     r"makes?|keeps?|shows?|stays?|helps?|means?)\b", re.I)
+                     r"makes?|keeps?|shows?|stays?|helps?|means?|fails|works|holds|hurts|matters|persists|survives|"
+                     r"generali[sz]es|transfers|backfires|emerges|appears|arises|grows|rises|falls|drops|breaks|"
+                     r"changes|reduces|increases|improves|narrows|hides|removes|predicts|explains|separates|depends|"
+                     r"resorts?|teaches|rewards|pushes|drives|causes|leads|made|became|showed|found|caused|"
+                     r"produced|turned|left|remarked|said)\b", re.I)
 
 
 def related_items(passages: list[str]) -> list[tuple[str, str]]:
@@ -102,6 +116,28 @@ def _has_verb(phrase: str) -> bool:
                for i, w in enumerate(words) if i)
 
 
+def _lower_first(phrase: str) -> str:
+    """A sentence-initial capital lowered ("Semantic entropy" → "semantic entropy"), never a name's ("Claude
+    Sonnet 4") or an acronym's."""
+    rest = phrase.split()[1:]
+    if phrase[1:2].islower() and not any(w[:1].isupper() or w[:1].isdigit() for w in rest):
+        return phrase[0].lower() + phrase[1:]
+    return phrase
+
+
+def _with_article(phrase: str) -> str:
+    """A singular noun phrase with no determiner takes "the" ("catalogue of behaviours that worsen with size"
+    → "the catalogue of …"); a plural, a gerund ("detecting the backdoor …"), a name or a short phrase stays."""
+    words = phrase.split()
+    first = words[0] if words else ""
+    if len(words) < 3 or not first[:1].islower() or first.lower() in _DETERMINERS | _QUANTIFIERS or first.endswith("ing") \
+            or plural(phrase) or plural(" ".join(words[1:2])):  # "models being probed": a plural, not "the …"
+        return phrase
+    return f"the {phrase}"
+
+
+_QUANTIFIERS = {"some", "any", "each", "every", "no", "all", "one", "two", "more", "most", "many", "few", "much",
+                "another", "other", "such"}
 _WH_WORDS = {"how", "what", "why", "when", "whether", "which", "who", "where"}  # "how checking relates to …": a clause
 _DETERMINERS = {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these", "those"}
 
@@ -112,7 +148,8 @@ def subject_of(note: dict, avoid: set[str], description: str | None = None) -> s
     if description and not _META.search(description) and not _CLAUSE.search(description) \
             and description.split(" ", 1)[0].lower() not in _WH_WORDS \
             and not _has_verb(description) and len(description.split()) <= MAX_SUBJECT_WORDS:
-        return description[0].lower() + description[1:] if description[1:2].islower() else description
+        d = _lower_first(description)
+        return _with_article(d)
     tags = [t for t in (note.get("tags") or []) if t.lower() not in avoid]
     if tags:
         from rag.text import as_written
@@ -121,7 +158,7 @@ def subject_of(note: dict, avoid: set[str], description: str | None = None) -> s
     return _title_phrase(note.get("title", ""), avoid)
 
 
-_TITLE_SPLIT = re.compile(r"[:;,.()?!\u2013\u2014]| - ")
+_TITLE_SPLIT = re.compile(r"[:;,()?!\u2013\u2014]|\.(?=\s|$)| - ")  # not the point of "Claude Sonnet 4.5"
 MAX_TITLE_PHRASE = 5  # words: an untagged note is asked about by a short phrase of its title, never the whole title
 
 
@@ -136,7 +173,7 @@ def _title_phrase(title: str, avoid: set[str]) -> str | None:
     first = _TITLE_SPLIT.split(title, maxsplit=1)[0].strip()
     words = first.split()
     if 1 <= len(words) <= MAX_TITLE_PHRASE - 1 and first.lower() not in avoid:
-        return first[0].lower() + first[1:] if first[1:2].islower() else first
+        return _lower_first(first)
     runs, cur = [], []
     for w in words:
         if w.lower() in STOPWORDS:
@@ -152,6 +189,9 @@ def _title_phrase(title: str, avoid: set[str]) -> str | None:
         return None
     best = max(runs, key=lambda r: (sum(2 * ("-" in w) + w[:1].isupper() for w in r), len(r)))
     phrase = " ".join(best)
+    if _CLAUSE.search(phrase) or _has_verb(phrase):  # "Frontier models resort": a clause cut short
+        return None
+    phrase = _lower_first(phrase)
     return None if phrase.lower() in avoid else phrase
 
 
@@ -171,7 +211,7 @@ def propose(question: str, concept: str | None, cited: list[dict], neighbours: l
     random.Random(zlib.crc32(question.encode())).shuffle(wordings)
     for i, n in enumerate(neighbours):
         b = subject_of(n, avoid, descriptions.get(n["id"]))
-        if not b:
+        if not b or (concept and concept.lower() in b.lower()):  # "the persuasion growing … show about persuasion"
             continue
         wording = wordings[i % len(wordings)]
         out.append(Proposal(_cap(_agree(wording, concept or "", b)), n["id"]))
