@@ -145,7 +145,7 @@ _RELATION_LEADS = {
     "qualifies": [("There is a limit here:", "There is a limit here:"),
                   ("Only up to a point:", "Only up to a point:"),
                   ("A qualification:", "A qualification:")],
-    "extends": [("The same pattern reaches further:", "The same pattern reaches further:"),
+    "extends": [("Further afield,", "Further afield:"),
                 ("Beyond a single setting,", "Beyond a single setting:"),
                 ("Wider still,", "Wider still:")],
     "agrees": [("Pointing the same way,", "Pointing the same way:"),
@@ -238,8 +238,8 @@ def _connection(text: str) -> Sentence:
 # -------------------------------------------------------------------------------------------- the line
 def compose(question: str, reading: Reading, concept: str | None, evidence: Sequence[Candidate],
             pool: Sequence[Candidate], *, indirect: bool = False, missing: str | None = None,
-            correction: Candidate | None = None,
-            correction_claim: str | None = None) -> tuple[str, list[Paragraph], str, list[str]]:
+            correction: Candidate | None = None, correction_claim: str | None = None,
+            focused: bool = False) -> tuple[str, list[Paragraph], str, list[str]]:
     """(framing, paragraphs, takeaway, takeaway cites) from the evidence (in reading order: the lead note
     first) and, when the premise check found one, the correcting sentence."""
     q = question
@@ -282,7 +282,7 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
         leads = _NEAREST if indirect else _DIRECT
         p1.append(_sentence(lead, lead_in(pick(leads, q, "lead"), lead.text)))
         used.add(id(lead))
-        for c in _follow_ups(lead, own[1:]):
+        for c in _follow_ups(lead, own[1:], FOLLOW_UP_SLACK_FOCUSED if focused else FOLLOW_UP_SLACK):
             p1.append(_sentence(c))
             used.add(id(c))
         for c in own[1:]:  # the lead note's own links onward to other cited notes come with the connections
@@ -321,16 +321,16 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
             cur = []
     paragraphs = paragraphs[:MAX_PARAGRAPHS]
     cited = [c for p in paragraphs for s in p.sentences for c in s.cites]
-    takeaway, tk = _takeaway(q, evidence, pool, used, set(cited))
+    takeaway, tk = _takeaway(q, evidence, pool, used, set(cited), focused=focused)
     return frame, paragraphs, takeaway, tk
 
 
-def _follow_ups(lead: Candidate, own: Sequence[Candidate]) -> list[Candidate]:
+def _follow_ups(lead: Candidate, own: Sequence[Candidate], slack: float = 0.12) -> list[Candidate]:
     """What the lead note adds right after its lead finding: on-point sentences that say something new and
     do not reach out to other notes (those belong with the connections)."""
     out = []
     for c in own:
-        if c.linking or c.dangling or c.relevance < lead.relevance - FOLLOW_UP_SLACK or \
+        if c.linking or c.dangling or c.relevance < lead.relevance - slack or \
                 _WHY_IT_MATTERS.search(c.heading or ""):  # the note's own "why it matters" is kept for the takeaway
             continue
         if lead.vec is not None and c.vec is not None and float(lead.vec @ c.vec) >= RESTATES:
@@ -342,16 +342,25 @@ def _follow_ups(lead: Candidate, own: Sequence[Candidate]) -> list[Candidate]:
 NOTE_SLACK = 0.20  # a further note speaks only if its best sentence is this close to the best evidence's relevance
 FOLLOW_UPS = 2  # sentences the lead note adds to its lead finding in the first paragraph
 FOLLOW_UP_SLACK = 0.12  # how far below the lead finding's relevance a follow-up may be
+FOLLOW_UP_SLACK_FOCUSED = 0.20  # ... when that note alone answers (its context is the answer's, not padding)
 RESTATES = 0.80  # cosine at which one sentence restates another (summary against body: 0.80-0.95 on the demo notes)
 PARAGRAPH_SENTENCES = 3  # sentences before a connection paragraph closes (the format asks for 2-5 paragraphs)
 MAX_PARAGRAPHS = 5
 
 
 def _takeaway(question: str, evidence: Sequence[Candidate], pool: Sequence[Candidate], used: set[int],
-              cited: set[str]) -> tuple[str, list[str]]:
+              cited: set[str], focused: bool = False) -> tuple[str, list[str]]:
     """The notes' own statement of what follows: a "why it matters" sentence of a cited note (one whose links
-    are all cited comes first), else a lever, else the finding the evidence circles."""
+    are all cited comes first), else a lever, else the finding the evidence circles. ``focused``: one note
+    answered, so the takeaway is what that note draws from its finding, when it draws something."""
     floor = min((c.relevance for c in evidence), default=0.0) - TAKEAWAY_SLACK
+    if focused and evidence:  # what the one answering note draws from its finding, even if less like the question
+        floor -= FOCUSED_TAKEAWAY_SLACK
+        lead_id = evidence[0].note_id
+        mine = [c for c in pool if c.note_id == lead_id]
+        if any(c.relevance >= floor and id(c) not in used and not c.dangling and not is_setup(c)
+               and (_WHY_IT_MATTERS.search(c.heading or "") or _IMPLIES.search(c.text)) for c in mine):
+            pool = mine
 
     said = [c.vec for c in pool if id(c) in used and c.vec is not None]
     said_text = [c.text for c in pool if id(c) in used]
@@ -391,6 +400,9 @@ def _takeaway(question: str, evidence: Sequence[Candidate], pool: Sequence[Candi
 
 
 TAKEAWAY_SLACK = 0.10  # a takeaway sentence may score this much below the least relevant quoted finding
+# ... and this much further when one note answers: its "why it matters" reads beyond the figure asked for
+# ("Resistance here need not be self-preservation …" scores 0.32 against a question about how often o3 did it)
+FOCUSED_TAKEAWAY_SLACK = 0.30
 WHY_LINK_BONUS = 0.03  # a "why it matters" sentence that links cited notes wins a near tie
 # the insight of the notes that answer the question, before that of a note quoted further down: a "why it
 # matters" sentence of one of the two best-ranked cited notes gains this much (on the demo composition set,

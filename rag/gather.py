@@ -107,9 +107,12 @@ class Gatherer:
         chosen_pre = ev.preselect(cands, question)  # embed two dozen sentences, not fifty
         if correction is not None and correction not in chosen_pre:
             chosen_pre.append(correction)
+        focused = ev.is_focused(reading.form, [h.score for h in hits])
+        if focused:  # the one note that answers is read whole: its context and its own takeaway are in it
+            chosen_pre += [c for c in cands if c.note_id == hits[0].note_id and c not in chosen_pre]
         vecs = self.vectors([c.text for c in chosen_pre])
         ev.score(chosen_pre, vecs, r.qvec, {h.note_id: h.dense or 0.0 for h in usable}, form=reading.form)
-        chosen = ev.select(chosen_pre, s.synthesis.max_sentences)
+        chosen = ev.select(chosen_pre, s.synthesis.max_sentences, focused=focused)
         if not chosen:
             return Gathered(None, usable)
         in_answer = {c.note_id for c in chosen}
@@ -123,7 +126,7 @@ class Gatherer:
                     and reading.clause.split(" ", 1)[0] in ("why", "how"):
                 claim = reading.clause.split(" ", 1)[1]
         ctx = Context(question, rows, chosen, chosen_pre, themes_of(rows), indirect=indirect, reading=reading,
-                      concept=concept, correction=correction, correction_claim=claim)
+                      concept=concept, correction=correction, correction_claim=claim, focused=focused)
         return Gathered(ctx, usable)
 
     @staticmethod

@@ -29,6 +29,7 @@ class Context:
     correction: Candidate | None = None  # a best note's sentence contradicting what the question takes for granted
     correction_claim: str | None = None  # what the question takes for granted
     missing: str | None = None  # what the question asks that the evidence does not cover (rag.judge), if known
+    focused: bool = False  # one note answers (rag.evidence.is_focused): the takeaway is that note's
 
 
 @dataclass
