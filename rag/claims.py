@@ -132,6 +132,10 @@ def strength_items(text: str, backing: bool = False) -> list[tuple[str, str, fro
             continue  # "no guarantee", "without proof": the certainty is denied, not claimed
         if t == "all" and i > 0 and toks[i - 1] == "at":
             continue  # "no gap at all": an intensifier
+        if t == "most" and i > 0 and (toks[i - 1] in _DEGREE_BEFORE or toks[i + 1:i + 2] == ["likely"]):
+            continue  # "the most direct fix", "would most want": a superlative or a degree, not a population
+        if t == "nothing" and i > 0 and toks[i - 1] in ("from", "of"):
+            continue  # "did not start from nothing": an idiom
         if t == "all" and toks[i + 1:i + 3] and toks[i + 1] == "of" and toks[i + 2:i + 3] and toks[i + 2] in _PRONOUNS:
             continue  # "all of them": the items just named, not a population
         if t == "all" and (i + 1 < len(toks) and (toks[i + 1].endswith("ed") or toks[i + 1] in _VERBS
@@ -171,6 +175,7 @@ def strengths(text: str) -> dict[str, str]:
 
 
 _PRONOUNS = frozenset("them these those they us".split())
+_DEGREE_BEFORE = frozenset("the a would could might should will can may what who".split())
 _COUNTS = frozenset("two three four five six seven eight nine ten eleven twelve twenty both".split())
 _VERBS = frozenset("""left were are had have did do showed show made make fell rose kept gave got came went ran
 point agree pointed agreed failed fail found find say said""".split())
@@ -236,9 +241,9 @@ _NORMAL = [(re.compile(p), r) for p, r in (
     (rf"\b(?:left|leaves|leave|leaving) ((?:\w+ ){{0,{PHRASAL_REACH}}}?)(?:in place|intact|untouched)\b", r"kept \1"),
 )]
 _UP = ("more", "higher", "greater", "better", "stronger", "larger", "increas", "improv", "rais", "rise", "rose",
-       "boost", "enhanc", "gain", "grew", "grow")
+       "boost", "enhanc", "gain", "grew", "grow", "longer", "faster", "bigger")
 _DOWN = ("less", "fewer", "lower", "smaller", "worse", "weaker", "decreas", "reduc", "declin", "drop", "fell",
-         "fall", "degrad", "impair", "hurt", "shrank", "shrink", "diminish")
+         "fall", "degrad", "impair", "hurt", "shrank", "shrink", "diminish", "shorter", "slower")
 CUE_REACH = 1.0  # content words between a cue and its word for a polarity to count as stated (1: adjacent)
 
 
@@ -294,7 +299,7 @@ def _cue_ends_conjunct(t: str) -> str:
 
 
 def _normal(text: str) -> str:
-    t = text.lower().replace("’", "'").replace("n't", " not")
+    t = _PHRASAL_UP.sub(r"\1", text.lower().replace("’", "'").replace("n't", " not"))
     for rx, r in _NORMAL:
         t = rx.sub(r, t)
     # the shared polarity reader lets a comparative reach across "than"; a clause boundary after it keeps "better
@@ -309,6 +314,9 @@ def _related(a: str, b: str) -> bool:
 _LIGHT_VERBS = frozenset("went go goes going gone came come comes got get gets moved move moves turned".split())
 _UP_EXACT = {"up"}  # particles, whole words only ("pushed accuracy up"; not "update", "downstream")
 _DOWN_EXACT = {"down"}
+# "the drop showed up on every measure", "it ended up lower": a phrasal verb's "up" is no direction (dropped)
+_PHRASAL_UP = re.compile(r"\b(show|shows|showed|shown|showing|turn|turns|turned|came|come|comes|end|ends|ended|"
+                         r"pick|picks|picked|bring|brings|brought|sum|sums|summed|set|sets) up\b")
 
 
 def _direction(tok: str) -> int:
@@ -363,6 +371,9 @@ _END_BEFORE = ("vanish", "disappear", "ceased", "faded", "gone")
 _END_EITHER = {"closed", "closes", "close", "ended", "ends", "stopped", "stops"}
 _PERSIST_AFTER = ("kept", "keep", "retain", "preserv", "still")
 _PERSIST_BEFORE = ("remain", "persist", "surviv", "stayed", "stays", "intact", "linger")
+_HELD_TRUE = {"in", "for", "on", "at", "across", "under", "with", "when", "up", "true", "regardless", "even", "only",
+              "both", "throughout", "beyond", "over"}
+_COPULAS = {"stayed", "stays", "remained", "remains", "was", "were", "is", "are", "held", "kept", "looked"}
 _PASSIVE = {"was", "were", "is", "are", "be", "been", "being", "get", "got"}
 _CLAUSE_END = {"and", "but", "while", "whereas", "although", "though", "yet", "however", "so", "because", "which",
                "when", "with", "after", "before", "once"}
@@ -379,7 +390,7 @@ VETO_SHARE = 0.5  # an evidence sentence agreeing with the claim on a word vetoe
 # contradicts a direction on the same word ("their scores dropped"), where a persisting state does not ("a smaller
 # gap remained").
 _LEVEL_AFTER = {"held", "hold", "holds", "holding", "maintained", "maintaining", "maintains"}
-_LEVEL_BEFORE = {"unchanged", "steady", "stable", "constant"}
+_LEVEL_BEFORE = {"unchanged", "steady", "stable", "constant", "flat", "unaffected"}
 _SUCCEED_BEFORE = ("succeed", "worked", "helped", "paid off")
 _FAIL_BEFORE = ("failed", "fails", "backfir")
 
@@ -440,12 +451,17 @@ def _states(text: str) -> dict[tuple[str, str], int]:
             sign = -sign
         if kind == "level" and side == "after" and i + 1 < len(toks) and toks[i + 1] in _LEVEL_BEFORE:
             side = "before"  # "accuracy held steady"
+        elif kind == "level" and side == "after" and i + 1 < len(toks) and toks[i + 1] in _HELD_TRUE:
+            continue  # "this held in a regression analysis", "held across tasks": the finding held, no level
         if side == "either":  # transitive when its clause goes on after it ("closed the gap"), else intransitive
             nxt = toks[i + 1] if i + 1 < len(toks) else "."
             side = "after" if nxt[0].isalnum() and nxt not in _CLAUSE_END and not nxt.endswith("ly") else "before"
         if side == "after" and i > 0 and toks[i - 1] in _PASSIVE:
             side = "before"  # a transitive word in the passive acts on its subject ("the backdoor was removed")
-        rng, limit = (range(i + 1, len(toks)), STATE_AFTER) if side == "after" else (range(i - 1, -1, -1), STATE_BEFORE)
+        start = i - 1
+        if kind == "level" and side == "before" and i > 0 and toks[i - 1] in _COPULAS:
+            start = i - 2  # "accuracy stayed flat": the level is said of the word before the copula
+        rng, limit = (range(i + 1, len(toks)), STATE_AFTER) if side == "after" else (range(start, -1, -1), STATE_BEFORE)
         found = 0
         for j in rng:
             t = toks[j]
@@ -464,6 +480,31 @@ NEG_REACH_STATE = 2  # tokens before a state word within which a negation flips 
 
 def _sentences(evidence: Sequence[str]) -> list[str]:
     return [s for t in evidence for s in (split_sentences(t) or [t])]
+
+
+# How a change happened, said in opposite words: "drifted smoothly" against "flipped abruptly at a threshold".
+# A claim using one side's words about a sentence of its evidence that uses only the other side's says the opposite.
+_MANNER = (
+    ("gradual", "gradually", "smooth", "smoothly", "steadily", "incremental", "incrementally", "slowly"),
+    ("abrupt", "abruptly", "sudden", "suddenly", "sharply", "threshold", "thresholds", "flip", "flips", "flipped",
+     "jump", "jumps", "jumped", "discontinuous"),
+)
+MANNER_SHARED = 3  # content words a claim and an evidence sentence share to be about the same change
+
+
+def manner_reversal(claim: str, evidence: Sequence[str]) -> str | None:
+    """The claim's manner word when it says a change was gradual where its evidence says it was abrupt (or the
+    reverse), and no evidence sentence about the same thing uses the claim's side; else None."""
+    words = set(_TOKEN.findall(claim.lower()))
+    sides = [words & set(side) for side in _MANNER]
+    if bool(sides[0]) == bool(sides[1]):  # neither, or both ("gradually, then abruptly")
+        return None
+    mine, other = (0, 1) if sides[0] else (1, 0)
+    c_words = content_words(claim)
+    about = [set(_TOKEN.findall(s.lower())) for s in _sentences(evidence) if len(c_words & content_words(s)) >= MANNER_SHARED]
+    if any(w & set(_MANNER[mine]) for w in about) or not any(w & set(_MANNER[other]) for w in about):
+        return None
+    return sorted(sides[mine])[0]
 
 
 def reversal(claim: str, evidence: Sequence[str]) -> str | None:
@@ -544,7 +585,7 @@ def reversal(claim: str, evidence: Sequence[str]) -> str | None:
             # whose direction or state word on it is the opposite of the claim's (a swap: "deleting X raised Y, and
             # inserting X lowered Y" read against "deleting X lowered Y")
         return w
-    return None
+    return manner_reversal(claim, evidence)
 
 
 CONTEXT_REACH = 2  # tokens either side of a word whose cue words are its context (for the agreement check)

@@ -186,3 +186,40 @@ def test_an_idiom_is_not_a_direction():
     assert reversal("Faster feedback cuts both ways for the reviewers.", ["Faster feedback raised reviewer trust."]) \
         is None
     assert reversal("Faster feedback cut reviewer trust.", ["Faster feedback raised reviewer trust."]) is not None
+
+
+# ------------------------------------------------------------------------------------ the manner of a change
+def test_a_gradual_change_against_an_abrupt_one_is_a_reversal():
+    ev = ["As the solver grew larger, its accuracy on long proofs jumped abruptly past a size threshold."]
+    assert reversal("As the solver grew larger, its accuracy on long proofs rose gradually and smoothly.", ev)
+    # the same side in other words agrees, and a sentence about something else says nothing of it
+    assert reversal("Past a size threshold the solver's accuracy on long proofs rose suddenly.", ev) is None
+    assert reversal("Memory use grew gradually with the batch size.", ev) is None
+    # evidence that uses both sides ("slowly at first, then abruptly") opposes neither
+    both = ["The solver's accuracy on long proofs grew slowly at first, then jumped abruptly at a size threshold."]
+    assert reversal("The solver's accuracy on long proofs grew gradually as it became larger.", both) is None
+
+
+def test_a_level_said_through_a_copula_opposes_a_direction():
+    ev = ["Given the location of the fault, the robots recovered and their final throughput improved substantially."]
+    assert reversal("Given the fault's location, the robots' final throughput stayed flat.", ev)
+    assert reversal("Given the fault's location, the robots' final throughput improved.", ev) is None
+
+
+def test_words_that_look_like_cues_but_are_not():
+    ev = ["Pruning cut the parser's memory by a third across all three test languages."]
+    # a superlative or a degree is no population quantifier, and "from nothing" is an idiom
+    assert overclaim("The most direct fix was pruning, which cut the parser's memory by a third.", ev) is None
+    assert overclaim("Pruning did not start from nothing: the parser's memory fell by a third.", ev) is None
+    assert overclaim("Most parsers lost a third of their memory.", ev) == "most"
+    # a phrasal verb's "up" and a finding that "held in" a setting state no direction or level
+    drop = ["Pruning lowered the parser's memory in every language tested."]
+    assert reversal("The lower memory showed up in every language the authors tested.", drop) is None
+    grew = ["In a second corpus the authors found that the parser's error grew with sentence length."]
+    assert reversal("This held in a second corpus, where the parser's error grew with sentence length.", grew) is None
+
+
+def test_a_comparative_of_length_is_a_direction():
+    ev = ["The unfaithful explanations were on average longer than the faithful ones."]
+    assert reversal("The unfaithful explanations were on average shorter than the faithful ones.", ev)
+    assert reversal("On average the unfaithful explanations ran longer than the faithful ones.", ev) is None
