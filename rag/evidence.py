@@ -19,7 +19,7 @@ _SPLIT = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 _DANGLING = re.compile(r"^(it|its|this|that|these|those|they|their|such|together|both|here|there|the same|similarly|"
                        r"however|but|and|also|so|thus|hence|the (remaining|rest|other|latter|former)|either way|"
                        r"in (both|either|each) cases?|even so|instead|likewise|otherwise|in contrast|by contrast|"
-                       r"in turn|on the other hand|"
+                       r"in turn|on the other hand|yet|"
                        r"the (two|three|four|five|six) (models|studies|notes|papers|results|conditions))\b", re.I)
 # a sentence that reports a result rather than a set-up: a figure, a comparison, a reporting verb
 _FINDING = re.compile(r"\d|%|\b(found|finds|showed|shows|increas\w*|decreas\w*|reduc\w*|rais\w*|doubl\w*|"

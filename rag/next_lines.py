@@ -209,10 +209,12 @@ def propose(question: str, concept: str | None, cited: list[dict], neighbours: l
     wordings = list(_NEAREST if abstained or not concept else _RELATING)
     # each line of one answer gets its own wording, in an order of its own (a seeded shuffle, not random)
     random.Random(zlib.crc32(question.encode())).shuffle(wordings)
+    subjects: set[str] = set()
     for i, n in enumerate(neighbours):
         b = subject_of(n, avoid, descriptions.get(n["id"]))
-        if not b or (concept and concept.lower() in b.lower()):  # "the persuasion growing … show about persuasion"
-            continue
+        if not b or (concept and concept.lower() in b.lower()) or b.lower() in subjects:
+            continue  # "the persuasion growing … show about persuasion"; one line a subject, not two wordings of it
+        subjects.add(b.lower())
         wording = wordings[i % len(wordings)]
         out.append(Proposal(_cap(_agree(wording, concept or "", b)), n["id"]))
     seen: set[str] = set()
