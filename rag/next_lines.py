@@ -45,6 +45,58 @@ _RELATING = [
     "What {does_b} {b} show about {a}?",
 ]
 # no wording holds a fixed run of five words: the template rate (eval.question_sets) counts such runs
+# A cited note's Related list sometimes says what a neighbour finds as a clause ("locating the error is the
+# bottleneck", "persuasion is growing with capability"): a specific thread this answer leaves open, asked about
+# against the answer's concept. No wording holds a fixed run of five words.
+_THREADS = [
+    "If {d}, what follows for {a}?", "Does the finding that {d} carry over to {a}?",
+    "How does {a} square with the finding that {d}?", "Given that {d}, where does that leave {a}?",
+]
+_FINITE = frozenset("is are was were can could may might will would should must does do did has have had".split())
+_RELATIVE = frozenset("that which who whom whose where when why how what whether".split())
+MAX_THREAD_WORDS = 10  # a longer description reads as a sentence pasted into the question
+MAX_THREADS = 2  # thread lines an answer leads its next lines with; the rest relate subjects
+
+
+def thread_clause(description: str) -> str | None:
+    """``description`` when it is a clause stating a finding, else None: a subject of one to four words (no
+    relative pronoun or participle: "monitoring that depends on …", "agents favouring the option they hold" are
+    noun phrases), then a finite verb — an auxiliary or modal, a plain verb after a plural subject ("fair
+    comparisons shrink the gains"), or an -s form where a plural noun could not stand ("reflection alone fails",
+    "optimising against a monitor teaches hiding"; not "right answers with …", "recognising tests in practice")."""
+    from rag.reading import BASE_VERBS
+
+    words = description.split()
+    if not 3 <= len(words) <= MAX_THREAD_WORDS or _META.search(description) or words[0].lower() in _WH_WORDS \
+            or re.search(r"\bthere\b", description):  # "… types there": the note speaking of itself
+        return None
+    low = [w.lower().strip(",;") for w in words]
+    for i in range(1, min(5, len(low))):
+        w, prev, nxt = low[i], low[i - 1], (low[i + 1] if i + 1 < len(low) else "")
+        if w in _FINITE:
+            finite = True
+        elif w in BASE_VERBS:
+            finite = prev not in ("to", "of", "the", "a", "an", "and", "or") and plural(" ".join(low[:i]))
+        elif w.endswith("s") and (w[:-1] in BASE_VERBS or (w.endswith("es") and w[:-2] in BASE_VERBS)):
+            finite = nxt not in _NOUN_FOLLOWERS and prev not in _PREPOSITIONS and not (
+                i == 1 and ((prev.endswith("ing") and "-" not in prev) or prev.endswith(_ADJECTIVE_ENDINGS))) and (
+                prev in _ADVERBS or prev.endswith("ly") or (i >= 2 and low[1] in _PREPOSITIONS | {"against"})
+                or i == 1)
+        else:
+            continue
+        if not finite:
+            continue  # a noun that can be a verb ("a monitor"), or a plural noun ("right answers with …")
+        if any(x in _RELATIVE or x.endswith("ing") for x in low[1:i]) or low[0] in _RELATIVE:
+            return None
+        return _lower_first(description.rstrip("."))
+    return None
+
+
+_NOUN_FOLLOWERS = frozenset("with of in that for".split())  # "right answers with …": a plural noun, not a verb
+_ADVERBS = frozenset("alone also often rarely only still never always even".split())
+_ADJECTIVE_ENDINGS = ("ive", "al", "ous", "ful", "ic", "ed", "ent", "ant")  # "deceptive means …": a noun phrase
+
+
 # what an abstained answer offers: the nearest subjects the notes do take up
 _NEAREST = ["What do the notes find about {b}?", "What is known here about {b}?", "How {does_b} {b} show up in the notes?",
             "Which findings bear on {b}?"]
@@ -210,6 +262,15 @@ def propose(question: str, concept: str | None, cited: list[dict], neighbours: l
     # each line of one answer gets its own wording, in an order of its own (a seeded shuffle, not random)
     random.Random(zlib.crc32(question.encode())).shuffle(wordings)
     subjects: set[str] = set()
+    threads: list[Proposal] = []
+    if concept and not abstained:  # the specific threads first: what a cited note says its neighbour finds
+        kinds = list(_THREADS)
+        random.Random(zlib.crc32(f"thread|{question}".encode())).shuffle(kinds)
+        for n in neighbours:
+            d = thread_clause(descriptions.get(n["id"]) or "")
+            if d and concept.lower() not in d.lower():  # not "… limit debate carry over to debate?"
+                wording = kinds[len(threads) % len(kinds)]
+                threads.append(Proposal(_cap(wording.format(a=concept, d=d)), n["id"]))
     for i, n in enumerate(neighbours):
         b = subject_of(n, avoid, descriptions.get(n["id"]))
         if not b or (concept and concept.lower() in b.lower()) or b.lower() in subjects:
@@ -217,6 +278,7 @@ def propose(question: str, concept: str | None, cited: list[dict], neighbours: l
         subjects.add(b.lower())
         wording = wordings[i % len(wordings)]
         out.append(Proposal(_cap(_agree(wording, concept or "", b)), n["id"]))
+    out = threads[:MAX_THREADS] + out
     seen: set[str] = set()
     uniq = []
     for p in out:

@@ -91,3 +91,33 @@ def test_next_line_subjects_read_as_noun_phrases():
     assert _lower_first("Claude Sonnet 4.5") == "Claude Sonnet 4.5"
     assert _title_phrase("Claude Sonnet 4.5 often remarked that it was probably being tested", set()) == "Claude Sonnet 4.5"
     assert _title_phrase("Frontier models resort to blackmail when threatened with replacement", set()) is None
+
+
+def test_a_related_description_that_states_a_finding_is_a_thread():
+    from rag.next_lines import thread_clause
+
+    for clause in ["locating the error is the bottleneck", "fair comparisons shrink the gains",
+                   "reflection alone fails on reasoning benchmarks", "optimising against a monitor teaches hiding",
+                   "models can recognise tests"]:
+        assert thread_clause(clause) == clause
+    for phrase in ["monitoring that depends on faithful reasoning", "agents favouring the option they already hold",
+                   "right answers with misleading reasoning", "recognising tests in practice",
+                   "deceptive means toward an end", "consequences of hacks learned in coding RL",
+                   "why token probabilities become unreliable", "the main persistence result",
+                   "caving is one of four sycophancy types there"]:
+        assert thread_clause(phrase) is None, phrase
+
+
+def test_threads_lead_the_next_lines_and_never_restate_the_concept():
+    from rag.next_lines import MAX_THREADS, propose
+
+    cited = [{"id": "a", "tags": ["self-correction"]}]
+    neighbours = [{"id": f"n{i}", "tags": [f"topic {i}"], "title": f"Note {i}"} for i in range(4)]
+    descriptions = {"n0": "locating the error is the bottleneck", "n1": "fair comparisons shrink the gains",
+                    "n2": "self-correction works only with a reliable signal", "n3": "models can recognise tests"}
+    lines = [p.text for p in propose("Why do models fail to fix their own errors?", "self-correction", cited,
+                                     neighbours, descriptions)]
+    threads = [t for t in lines if any(d in t for d in descriptions.values())]
+    assert len(threads) == MAX_THREADS and lines[:MAX_THREADS] == threads
+    assert all("self-correction" in t for t in threads)
+    assert not any("reliable signal" in t for t in lines)  # its clause names the concept itself
