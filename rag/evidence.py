@@ -382,6 +382,18 @@ FOCUS_DOMINANCE = 1.6
 FOCUS_FORMS = ("quantity", "whether")  # a figure, or a yes or no ("Did RLHF leave GPT-4 more or less calibrated?")
 
 
+FOCUS_EXTRA = 6  # more sentences of the answering note embedded (each costs ~10 ms of encoding on this CPU; PubMedQA
+# questions are all yes-or-no, so reading a whole abstract took its p50 from ~370 to ~590 ms)
+_DRAWS = re.compile(r"why it matters|implication|significance|takeaway", re.I)
+
+
+def focus_extra(cands: list[Candidate], note_id: str, have: list[Candidate]) -> list[Candidate]:
+    """Up to FOCUS_EXTRA more sentences of the answering note: what it draws from its finding ("why it matters")
+    first, then its findings in order."""
+    mine = [c for c in cands if c.note_id == note_id and c not in have]
+    return sorted(mine, key=lambda c: (not _DRAWS.search(c.heading or ""), c.position))[:FOCUS_EXTRA]
+
+
 def is_focused(form: str, scores: list[float]) -> bool:
     """Whether a question of ``form`` with these fused note scores (best first) is one note's to answer."""
     return form in FOCUS_FORMS and len(scores) >= 2 and scores[1] > 0 and scores[0] >= FOCUS_DOMINANCE * scores[1]

@@ -108,8 +108,8 @@ class Gatherer:
         if correction is not None and correction not in chosen_pre:
             chosen_pre.append(correction)
         focused = ev.is_focused(reading.form, [h.score for h in hits])
-        if focused:  # the one note that answers is read whole: its context and its own takeaway are in it
-            chosen_pre += [c for c in cands if c.note_id == hits[0].note_id and c not in chosen_pre]
+        if focused:  # the one note that answers is read further: its context and its own takeaway are in it
+            chosen_pre += ev.focus_extra(cands, hits[0].note_id, chosen_pre)
         vecs = self.vectors([c.text for c in chosen_pre])
         ev.score(chosen_pre, vecs, r.qvec, {h.note_id: h.dense or 0.0 for h in usable}, form=reading.form)
         chosen = ev.select(chosen_pre, s.synthesis.max_sentences, focused=focused)
