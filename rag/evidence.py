@@ -231,7 +231,7 @@ _FORM = {
     "why": re.compile(r"\b(because|due to|driven by|drives?|explain\w*|caus\w*|reasons?|motiv\w*|so that|leads? to|"
                       r"led to|as a result|stems? from|aris\w*|mechanism|in order to|aversion|incentiv\w*|"
                       r"rewarded|reward\w* for|so as to|to protect|to avoid|reflects?|attribut\w* to|accounts? for|"
-                      r"owing to|because of|result of)\b|, so (the|that|it|they|a|an)\b", re.I),
+                      r"owing to|because of|result of)\b", re.I),
     "quantity": re.compile(r"\d|%|\b(twice|half|double\w*|triple\w*|fold|times|majority|minority|most|few|"
                            r"rarely|often|none|all|one in)\b", re.I),
     "condition": re.compile(r"\b(when|whenever|if|only|unless|once|under|after|depend\w*|condition\w*|as long as|"

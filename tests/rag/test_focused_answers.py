@@ -63,7 +63,7 @@ def test_a_set_up_sentence_is_known_through_a_parenthetical_year():
     assert not is_setup(c)
 
 
-def test_a_consequence_drawn_with_so_answers_why():
+def test_a_sentence_saying_what_a_change_reflects_answers_why():
     assert fits("why", "The challenge carries social pressure and nothing else, so the change reflects deference.")
     assert not fits("why", "Models changed their answer 46% of the time on average.")
 
