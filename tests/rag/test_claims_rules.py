@@ -11,6 +11,10 @@ from rag.claims import _directions, _normal, discourse_free, figures, new_facts,
 
 
 # ------------------------------------------------------------------------------------------------ reversals
+_ABRUPT = "As the solver grew larger, its accuracy on long proofs jumped abruptly past a size threshold."
+_RECOVERED = "Given the location of the fault, the robots recovered and their final throughput improved substantially."
+
+
 @pytest.mark.parametrize("claim,evidence,word", [
     # a state said of the words before it, against the opposite state ("closed" / "remained")
     ("After the patch, the latency gap closed.", ["After the patch, a latency gap remained."], "gap"),
@@ -32,6 +36,13 @@ from rag.claims import _directions, _normal, discourse_free, figures, new_facts,
     # related words: "accuracy" and "accurate"
     ("With the new rubric, grader accuracy went down.", ["With the new rubric, the graders became more accurate."],
      "accur"),
+    # the manner of a change: gradual against abrupt
+    ("As the solver grew larger, its accuracy on long proofs rose gradually and smoothly.", [_ABRUPT], "gradually"),
+    # a level said through a copula ("stayed flat") against a direction
+    ("Given the fault's location, the robots' final throughput stayed flat.", [_RECOVERED], "throughput"),
+    # a comparative of length is a direction
+    ("The unfaithful explanations were on average shorter than the faithful ones.",
+     ["The unfaithful explanations were on average longer than the faithful ones."], "averag"),
 ])
 def test_reversals_without_a_shared_cue_word_are_caught(claim, evidence, word):
     assert reversal(claim, evidence) == word
@@ -68,6 +79,20 @@ def test_a_mere_mention_of_the_word_does_not_agree_with_a_reversal():
     ("Sampled agreement separated right from wrong answers better than the stated scores did.",
      ["Models were asked to state scores, and the stated scores clustered near the top."]),
     ("After the patch, a smaller latency gap remained.", ["After the patch, the latency gap shrank but remained."]),
+    # the same side of a change's manner in other words, or a sentence about something else
+    ("Past a size threshold the solver's accuracy on long proofs rose suddenly.", [_ABRUPT]),
+    ("Memory use grew gradually with the batch size.", [_ABRUPT]),
+    # evidence that uses both sides ("slowly at first, then abruptly") opposes neither
+    ("The solver's accuracy on long proofs grew gradually as it became larger.",
+     ["The solver's accuracy on long proofs grew slowly at first, then jumped abruptly at a size threshold."]),
+    ("Given the fault's location, the robots' final throughput improved.", [_RECOVERED]),
+    # a phrasal verb's "up" and a finding that "held in" a setting state no direction or level
+    ("The lower memory showed up in every language the authors tested.",
+     ["Pruning lowered the parser's memory in every language tested."]),
+    ("This held in a second corpus, where the parser's error grew with sentence length.",
+     ["In a second corpus the authors found that the parser's error grew with sentence length."]),
+    ("On average the unfaithful explanations ran longer than the faithful ones.",
+     ["The unfaithful explanations were on average longer than the faithful ones."]),
 ])
 def test_restatements_are_not_reversals(claim, evidence):
     assert reversal(claim, evidence) is None
@@ -82,6 +107,9 @@ def test_the_standard_of_a_comparison_takes_no_direction():
 
 
 # ------------------------------------------------------------------------------------------------ overclaims
+_PRUNING = "Pruning cut the parser's memory by a third across all three test languages."
+
+
 @pytest.mark.parametrize("claim,evidence,word", [
     # "none ... consistently" denies a universal: it backs "generally not", never "never"
     ("The new decoder never beat beam search.", ["None of the new decoders consistently beat beam search."], "never"),
@@ -92,6 +120,7 @@ def test_the_standard_of_a_comparison_takes_no_direction():
      ["The extra loss recovered much of the gap.", "Students consistently beat their teachers on the easy tasks."],
      "whole"),
     ("The method recovered the entire loss.", ["None of the baselines recovered the loss."], "entire"),
+    ("Most parsers lost a third of their memory.", [_PRUNING], "most"),
 ])
 def test_overclaims_by_scope_and_head_are_caught(claim, evidence, word):
     assert overclaim(claim, evidence) == word
@@ -107,6 +136,9 @@ def test_overclaims_by_scope_and_head_are_caught(claim, evidence, word):
     ("The monitor caught most of the injected faults.", ["The monitor caught most faults that were injected."]),
     # a denied universal in the claim is a hedge, whatever the evidence says
     ("Not always: the filter missed a few of the injected faults.", ["The filter caught the injected faults."]),
+    # a superlative or a degree is no population quantifier, and "from nothing" is an idiom
+    ("The most direct fix was pruning, which cut the parser's memory by a third.", [_PRUNING]),
+    ("Pruning did not start from nothing: the parser's memory fell by a third.", [_PRUNING]),
 ])
 def test_faithful_strength_stands(claim, evidence):
     assert overclaim(claim, evidence) is None
@@ -187,39 +219,3 @@ def test_an_idiom_is_not_a_direction():
         is None
     assert reversal("Faster feedback cut reviewer trust.", ["Faster feedback raised reviewer trust."]) is not None
 
-
-# ------------------------------------------------------------------------------------ the manner of a change
-def test_a_gradual_change_against_an_abrupt_one_is_a_reversal():
-    ev = ["As the solver grew larger, its accuracy on long proofs jumped abruptly past a size threshold."]
-    assert reversal("As the solver grew larger, its accuracy on long proofs rose gradually and smoothly.", ev)
-    # the same side in other words agrees, and a sentence about something else says nothing of it
-    assert reversal("Past a size threshold the solver's accuracy on long proofs rose suddenly.", ev) is None
-    assert reversal("Memory use grew gradually with the batch size.", ev) is None
-    # evidence that uses both sides ("slowly at first, then abruptly") opposes neither
-    both = ["The solver's accuracy on long proofs grew slowly at first, then jumped abruptly at a size threshold."]
-    assert reversal("The solver's accuracy on long proofs grew gradually as it became larger.", both) is None
-
-
-def test_a_level_said_through_a_copula_opposes_a_direction():
-    ev = ["Given the location of the fault, the robots recovered and their final throughput improved substantially."]
-    assert reversal("Given the fault's location, the robots' final throughput stayed flat.", ev)
-    assert reversal("Given the fault's location, the robots' final throughput improved.", ev) is None
-
-
-def test_words_that_look_like_cues_but_are_not():
-    ev = ["Pruning cut the parser's memory by a third across all three test languages."]
-    # a superlative or a degree is no population quantifier, and "from nothing" is an idiom
-    assert overclaim("The most direct fix was pruning, which cut the parser's memory by a third.", ev) is None
-    assert overclaim("Pruning did not start from nothing: the parser's memory fell by a third.", ev) is None
-    assert overclaim("Most parsers lost a third of their memory.", ev) == "most"
-    # a phrasal verb's "up" and a finding that "held in" a setting state no direction or level
-    drop = ["Pruning lowered the parser's memory in every language tested."]
-    assert reversal("The lower memory showed up in every language the authors tested.", drop) is None
-    grew = ["In a second corpus the authors found that the parser's error grew with sentence length."]
-    assert reversal("This held in a second corpus, where the parser's error grew with sentence length.", grew) is None
-
-
-def test_a_comparative_of_length_is_a_direction():
-    ev = ["The unfaithful explanations were on average longer than the faithful ones."]
-    assert reversal("The unfaithful explanations were on average shorter than the faithful ones.", ev)
-    assert reversal("On average the unfaithful explanations ran longer than the faithful ones.", ev) is None
