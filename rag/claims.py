@@ -485,9 +485,9 @@ def _sentences(evidence: Sequence[str]) -> list[str]:
 # How a change happened, said in opposite words: "drifted smoothly" against "flipped abruptly at a threshold".
 # A claim using one side's words about a sentence of its evidence that uses only the other side's says the opposite.
 _MANNER = (
-    ("gradual", "gradually", "smooth", "smoothly", "steadily", "incremental", "incrementally", "slowly"),
-    ("abrupt", "abruptly", "sudden", "suddenly", "sharply", "threshold", "thresholds", "flip", "flips", "flipped",
-     "jump", "jumps", "jumped", "discontinuous"),
+    frozenset("gradual gradually smooth smoothly steadily incremental incrementally slowly".split()),
+    frozenset("abrupt abruptly sudden suddenly sharply threshold thresholds flip flips flipped jump jumps jumped "
+              "discontinuous".split()),
 )
 MANNER_SHARED = 3  # content words a claim and an evidence sentence share to be about the same change
 
@@ -496,13 +496,13 @@ def manner_reversal(claim: str, evidence: Sequence[str]) -> str | None:
     """The claim's manner word when it says a change was gradual where its evidence says it was abrupt (or the
     reverse), and no evidence sentence about the same thing uses the claim's side; else None."""
     words = set(_TOKEN.findall(claim.lower()))
-    sides = [words & set(side) for side in _MANNER]
+    sides = [words & side for side in _MANNER]
     if bool(sides[0]) == bool(sides[1]):  # neither, or both ("gradually, then abruptly")
         return None
     mine, other = (0, 1) if sides[0] else (1, 0)
     c_words = content_words(claim)
     about = [set(_TOKEN.findall(s.lower())) for s in _sentences(evidence) if len(c_words & content_words(s)) >= MANNER_SHARED]
-    if any(w & set(_MANNER[mine]) for w in about) or not any(w & set(_MANNER[other]) for w in about):
+    if any(w & _MANNER[mine] for w in about) or not any(w & _MANNER[other] for w in about):
         return None
     return sorted(sides[mine])[0]
 

@@ -272,7 +272,7 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
         lead = correction
         own = groups.pop(correction.note_id, [])
         order = [n for n in order if n != correction.note_id]
-        for c in _follow_ups(correction, own)[:1]:
+        for c in _follow_ups(correction, own, FOLLOW_UP_SLACK)[:1]:
             p1.append(_sentence(c))
             used.add(id(c))
     elif order:
@@ -325,9 +325,9 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
     return frame, paragraphs, takeaway, tk
 
 
-def _follow_ups(lead: Candidate, own: Sequence[Candidate], slack: float = 0.12) -> list[Candidate]:
-    """What the lead note adds right after its lead finding: on-point sentences that say something new and
-    do not reach out to other notes (those belong with the connections)."""
+def _follow_ups(lead: Candidate, own: Sequence[Candidate], slack: float) -> list[Candidate]:
+    """What the lead note adds right after its lead finding: on-point sentences (within ``slack`` of its relevance)
+    that say something new and do not reach out to other notes (those belong with the connections)."""
     out = []
     for c in own:
         if c.linking or c.dangling or c.relevance < lead.relevance - slack or \

@@ -390,7 +390,8 @@ _DRAWS = re.compile(r"why it matters|implication|significance|takeaway", re.I)
 def focus_extra(cands: list[Candidate], note_id: str, have: list[Candidate]) -> list[Candidate]:
     """Up to FOCUS_EXTRA more sentences of the answering note: what it draws from its finding ("why it matters")
     first, then its findings in order."""
-    mine = [c for c in cands if c.note_id == note_id and c not in have]
+    taken = {id(c) for c in have}  # by identity: a Candidate's equality compares every field
+    mine = [c for c in cands if c.note_id == note_id and id(c) not in taken]
     return sorted(mine, key=lambda c: (not _DRAWS.search(c.heading or ""), c.position))[:FOCUS_EXTRA]
 
 

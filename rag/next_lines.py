@@ -53,7 +53,6 @@ _THREADS = [
     "How does {a} square with the finding that {d}?", "Given that {d}, where does that leave {a}?",
 ]
 _FINITE = frozenset("is are was were can could may might will would should must does do did has have had".split())
-_RELATIVE = frozenset("that which who whom whose where when why how what whether".split())
 MAX_THREAD_WORDS = 10  # a longer description reads as a sentence pasted into the question
 MAX_THREADS = 2  # thread lines an answer leads its next lines with; the rest relate subjects
 
@@ -76,7 +75,7 @@ def thread_clause(description: str) -> str | None:
         if w in _FINITE:
             finite = True
         elif w in BASE_VERBS:
-            finite = prev not in ("to", "of", "the", "a", "an", "and", "or") and plural(" ".join(low[:i]))
+            finite = prev not in _NOT_BEFORE_VERB and plural(" ".join(low[:i]))
         elif w.endswith("s") and (w[:-1] in BASE_VERBS or (w.endswith("es") and w[:-2] in BASE_VERBS)):
             finite = nxt not in _NOUN_FOLLOWERS and prev not in _PREPOSITIONS and not (
                 i == 1 and ((prev.endswith("ing") and "-" not in prev) or prev.endswith(_ADJECTIVE_ENDINGS))) and (
@@ -125,7 +124,8 @@ def plural(phrase: str) -> bool:
 def _agree(wording: str, a: str, b: str) -> str:
     pa, pb = plural(a), plural(b)
     return wording.format(a=a, b=b, Does_a="Do" if pa else "Does", does_a="do" if pa else "does",
-                          Is_b="Are" if pb else "Is", is_b="are" if pb else "is", does_b="do" if pb else "does", Does_b="Do" if pb else "Does")
+                          Is_b="Are" if pb else "Is", is_b="are" if pb else "is", does_b="do" if pb else "does",
+                          Does_b="Do" if pb else "Does")
 
 
 # a Related bullet's description that points at the note rather than its subject ("the main persistence result")
@@ -164,7 +164,7 @@ def _has_verb(phrase: str) -> bool:
         nxt = words[i + 1] if i + 1 < len(words) else ""
         return w in BASE_VERBS or (w.endswith("s") and nxt in _DETERMINERS)
 
-    return any(verb(i, w) and words[i - 1] not in ("to", "of", "and", "or", "the", "a", "an")
+    return any(verb(i, w) and words[i - 1] not in _NOT_BEFORE_VERB
                for i, w in enumerate(words) if i)
 
 
@@ -191,6 +191,9 @@ def _with_article(phrase: str) -> str:
 _QUANTIFIERS = {"some", "any", "each", "every", "no", "all", "one", "two", "more", "most", "many", "few", "much",
                 "another", "other", "such"}
 _WH_WORDS = {"how", "what", "why", "when", "whether", "which", "who", "where"}  # "how checking relates to …": a clause
+# words that open a relative or wh- clause: a subject holding one is a noun phrase ("monitoring that depends on …")
+_RELATIVE = _WH_WORDS | {"that", "whom", "whose"}
+_NOT_BEFORE_VERB = {"to", "of", "and", "or", "the", "a", "an"}  # "to limit", "the test": a verb's form, not a verb
 _DETERMINERS = {"the", "a", "an", "its", "their", "his", "her", "our", "this", "that", "these", "those"}
 
 
