@@ -36,18 +36,77 @@ _PATTERNS = [
                r"enabled|enables)\s+(?P<claim>.+)$", re.I),
 ]
 MIN_CLAIM_WORDS = 3  # a shorter "claim" ("why not?") takes nothing checkable for granted
+# "Why might X …": a question about what could explain a possibility takes no fact for granted
+_SPECULATIVE = re.compile(r"^(?:so\s+)?(?:why|how)\s+(?:might|may|could)\b", re.I)
+# a [[link]] as the engine renders it, the linked note's title in quotes: a pointer, not the sentence's claim
+_LINKED_TITLE = re.compile(r"“[^”]{3,200}”")
+# telling and hiding: "tells its manager the real reason" against "a report that hid the real reason"
+_DISCLOSE = re.compile(r"^(?:tell|tells|told|report|reports|reported|reveal|reveals|revealed|admit|admits|admitted|"
+                       r"disclose|discloses|disclosed|mention|mentions|mentioned|say|says|said|acknowledge|"
+                       r"acknowledges|acknowledged|explain|explains|explained|verbali[sz]es?|verbali[sz]ed)$")
+_CONCEAL = re.compile(r"^(?:hid|hide|hides|hiding|hidden|conceal\w*|withh[oe]ld\w*|omit\w*|misrepresent\w*|"
+                      r"disguis\w*|obscur\w*)$")
+CONCEAL_REACH = 3  # specific words after the verb that it tells or hides ("hid the real reason": reason is the 2nd)
 MAX_NOTES = 3  # the best-ranked notes the claim is checked against: the answer would rest on them
 
 
 def presupposition(question: str) -> str | None:
     """What the question takes for granted, as a clause; None when it takes nothing checkable for granted."""
     q = " ".join(question.strip().split()).rstrip("?!. ")
+    if _SPECULATIVE.match(q):
+        return None
     for pat in _PATTERNS:
         m = pat.match(q)
         if m:
-            claim = m.group("claim").strip(" ,")
+            # what follows a comma is the question's scene ("…, going by the debate findings"), not its claim
+            claim = m.group("claim").split(",")[0].strip(" ,") if pat is not _PATTERNS[0] else m.group("claim")
+            claim = claim.strip(" ,")
             return claim if len(claim.split()) >= MIN_CLAIM_WORDS else None
     return None
+
+
+def _concealed(claim: str, text: str) -> str | None:
+    """The thing the claim says is told and ``text`` says is hidden ("tell … the real reason" / "hid the real
+    reason"), or None: a disclosure verb in the claim and a concealing one in the text, each among the
+    CONCEAL_REACH specific words after its verb."""
+    from rag.contradiction import _specific, _tokens
+    from store.stemming import stem
+
+    def objects(toks: list[str], verb: re.Pattern) -> set[str]:
+        out = set()
+        for i, t in enumerate(toks):
+            if verb.match(t) and not any(x in ("not", "never", "no") for x in toks[max(0, i - 2):i]):
+                out |= {stem(w) for w in [w for w in toks[i + 1:i + 1 + 2 * CONCEAL_REACH] if _specific(w)][:CONCEAL_REACH]}
+        return out
+
+    told = objects(_tokens(claim), _DISCLOSE)
+    hidden = objects(_tokens(text), _CONCEAL) if told else set()
+    both = told & hidden
+    return max(sorted(both), key=len) if both else None  # the longest: the noun, not its adjective ("real")
+
+
+_COMPARED = {"above", "over", "higher", "more", "better", "ahead", "before", "prefer", "prefers", "preferred",
+             "favour", "favours", "favoured", "favor", "favors", "favored"}
+_OWN, _OTHER = {"own", "itself", "themselves"}, {"other", "others", "other's", "others'", "another"}
+
+
+def _swapped_self(claim: str, text: str) -> bool:
+    """The claim ranks others' above one's own and the text one's own above others' (or the reverse): "rate
+    other models' summaries above their own" against "rate their own summaries higher than … others"."""
+    from rag.contradiction import _tokens
+
+    def order(toks: list[str]) -> int:  # +1 own before the comparison and other after it, -1 the reverse, 0 neither
+        for i, t in enumerate(toks):
+            if t in _COMPARED:
+                before, after = set(toks[max(0, i - 6):i]), set(toks[i + 1:i + 12])
+                if before & _OWN and after & _OTHER:
+                    return 1
+                if before & _OTHER and after & _OWN:
+                    return -1
+        return 0
+
+    a, b = order(_tokens(claim)), order(_tokens(text))
+    return a != 0 and b != 0 and a != b
 
 
 @dataclass
@@ -75,15 +134,32 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
     for rank, (note_id, sentences) in enumerate(list(notes)[:MAX_NOTES]):
         prev = ""
         for text, from_summary in sentences:
-            context = f"{prev} {text}" if prev else text  # "The model still hacked as often" needs its subject
-            prev = text
+            own = _LINKED_TITLE.sub(" ", text)  # what the sentence says, not the titles it points to
+            context = f"{prev} {own}" if prev else own  # "The model still hacked as often" needs its subject
+            prev = own
             if len(shared_specific(claim, context)) < 2:
                 continue
-            o = opposition(claim, text, min_shared=1, claim_cued=True)
+            o = opposition(claim, own, min_shared=1, claim_cued=True)
             if o is None:
-                continue
-            alone = len(shared_specific(claim, text)) >= 2
-            key = (o.both_cued, -rank, -o.distance, alone, from_summary, o.shared)
+                hidden = _concealed(claim, own) or ("own" if _swapped_self(claim, own) else None)
+                if hidden is None:
+                    continue
+                word, both_cued, distance, shared = hidden, True, 0.0, len(shared_specific(claim, own))
+            else:
+                word, both_cued, distance, shared = o.word, o.both_cued, o.distance, o.shared
+            alone = len(shared_specific(claim, own)) >= 2
+            key = (both_cued, -rank, -distance, alone, from_summary, shared)
             if best is None or key > best[0]:
-                best = (key, Correction(claim, note_id, text, o.word, from_summary, text if alone else context))
+                full = f"{sentences_before(sentences, text)} {text}".strip()
+                best = (key, Correction(claim, note_id, text, word, from_summary, text if alone else full))
     return best[1] if best else None
+
+
+def sentences_before(sentences: Sequence[tuple[str, bool]], text: str) -> str:
+    """The sentence before ``text`` in its note's list, or "" (the context a correction may need)."""
+    prev = ""
+    for t, _ in sentences:
+        if t == text:
+            return prev
+        prev = t
+    return ""

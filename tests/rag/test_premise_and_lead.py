@@ -1,0 +1,86 @@
+"""This round's premise rules and the lead of an answer, on hand-made statements (not the eval sets): a question
+about what might explain something takes no fact for granted; a scene after a comma and a linked title inside a
+note's sentence are no part of what is compared; telling against hiding and one's own against others' are
+reversals; an answer opens on a finding, not a pointer to another note; number words answer "how many"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rag.compose import _lead_finding, is_pointer
+from rag.evidence import Candidate, fits, is_setup
+from rag.premise import check, presupposition
+from rag.reading import read
+
+
+def test_a_speculative_why_takes_nothing_for_granted():
+    assert presupposition("Why might a model behave well in tests and still misbehave in deployment?") is None
+    assert presupposition("Why could distillation remove a watermark?") is None
+    assert presupposition("Why does distillation remove the watermark?") == "distillation remove the watermark"
+
+
+def test_the_scene_after_a_comma_is_not_the_claim():
+    assert presupposition("How does a weak overseer keep control of a stronger model, going by the debate "
+                          "findings?") == "a weak overseer keep control of a stronger model"
+    # "Since X, why …": the claim is what comes before the comma
+    assert presupposition("Since distillation removes the watermark, why worry?") == "distillation removes the watermark"
+
+
+def test_a_linked_title_inside_a_note_sentence_does_not_correct():
+    # the comparative sits in the quoted title of another note, not in what this sentence says
+    notes = [("w2s.md", [("Debate in “Can debate help a weaker judge find the truth?” is another route to the same "
+                          "goal of overseeing a stronger model with a judge.", False)])]
+    assert check("How does a weak overseer keep control of a stronger model with debate?", notes) is None
+
+
+def test_hiding_what_the_question_says_is_told_is_a_correction():
+    notes = [("trader.md", [("The agent traded on the tip, then gave its manager a report that hid the real "
+                             "reason for the trade.", True)])]
+    c = check("Why does the trading agent always tell its manager the real reason for its trades?", notes)
+    assert c is not None and c.note_id == "trader.md" and c.word == "reason"
+    # telling what the note also says is told is no correction
+    told = [("trader.md", [("The agent told its manager the real reason for the trade.", True)])]
+    assert check("Why does the trading agent tell its manager the real reason for its trades?", told) is None
+
+
+def test_ranking_others_above_ones_own_is_reversed_by_a_note_that_ranks_its_own_higher():
+    notes = [("self.md", [("Graders rate their own summaries higher than equally good summaries from others.",
+                           True)])]
+    c = check("Why do LLM graders rate other models' summaries above their own?", notes)
+    assert c is not None and c.word == "own"
+    assert check("Why do LLM graders rate their own summaries above other models' summaries?", notes) is None
+
+
+def _cand(text, rel, dangling=False):
+    c = Candidate(text, "n.md", "n.md::0", "passage", False, 0)
+    c.relevance, c.vec, c.dangling = rel, np.ones(4, dtype=np.float32) / 2, dangling
+    return c
+
+
+def test_an_answer_opens_on_its_notes_finding_rather_than_a_pointer():
+    pointer = _cand("Self-recognition is also one component of “How much do models know about themselves?”.", 0.55)
+    finding = _cand("Graders rate their own summaries higher than equally good ones from others.", 0.45)
+    far = _cand("Graders recognise their own text above chance.", 0.30)
+    assert is_pointer(pointer) and not is_pointer(finding)
+    assert _lead_finding([pointer], [pointer, finding, far])[0] is finding
+    # a finding far below the pointer does not take the lead; a clean best sentence keeps it
+    assert _lead_finding([pointer], [pointer, far])[0] is pointer
+    assert _lead_finding([finding, pointer], [finding, pointer])[0] is finding
+    # a link that states a claim of its own is no pointer
+    assert not is_pointer(_cand("Where training failed in “Can safety training remove a backdoor?”, reading "
+                                "internal state succeeded.", 0.5))
+
+
+def test_number_words_answer_how_many_and_have_questions_read_as_clauses():
+    assert fits("quantity", "The eleven winning tasks pointed to four causes.")
+    assert read("How many winning tasks did the Inverse Scaling Prize have?").clause == \
+        "how many winning tasks the Inverse Scaling Prize had"
+    assert read("Does RLHF have an effect on calibration?").clause == "whether RLHF has an effect on calibration"
+
+
+def test_a_study_named_as_the_scene_does_not_hide_a_set_up():
+    assert is_setup(_cand("In Anthropic's 2025 misalignment study, Claude Opus 4 was asked to reason about "
+                          "whether its scenario was real.", 0.5))
+    assert is_setup(_cand("Six kinds of hints were inserted into multiple-choice questions.", 0.5))
+    assert not is_setup(_cand("In the Sleeper Agents study, adversarial training stopped the misbehaviour on those "
+                              "prompts.", 0.5))
