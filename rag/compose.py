@@ -105,7 +105,7 @@ _FRAMES_NO_CLAUSE = [
     "This reads the question as one about {concept}: {focus}",
     "This takes up {concept}, asking {focus}",
 ]
-_FOCUS = {"why": "what the notes give as its cause", "quantity": "how large the effect the notes measured is",
+_FOCUS = {"why": "what the notes give as its cause", "quantity": "what figure the notes put on it",
           "condition": "under which conditions it holds", "whether": "whether the evidence says yes or no",
           "how": "how it comes about", "what": "what the notes record on it"}
 _CONTRADICTED = ["The notes dispute what it takes for granted.", "The notes contradict its premise.",
@@ -257,6 +257,8 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
         groups = {n: g for i, (n, g) in enumerate(groups.items())
                   if i == 0 or max(c.relevance for c in g) >= top - NOTE_SLACK}
     order = list(groups)
+    if order and correction is None:  # the answer opens on a finding, not on a link to another note
+        groups[order[0]] = _lead_finding(groups[order[0]], pool)
     paragraphs: list[Paragraph] = []
     used: set[int] = set()
 
@@ -325,6 +327,37 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
     return frame, paragraphs, takeaway, tk
 
 
+# a sentence that points at another note's result instead of stating one: "X is also one component of “…”",
+# "… shows a larger version of the same effect"
+_ECHO = re.compile(r"\b(is also (?:one|a|an)|the same (?:effect|result|pattern|finding|outcome|reason)|"
+                   r"(?:larger|similar|smaller|broader) version|echo\w*|cousin of|connects? (?:directly )?to|"
+                   r"links? \w+ to|appears? in|develops? further|resembles?)\b", re.I)
+_QUOTED_TITLE = re.compile(r"“[^”]{3,200}”")
+
+
+def is_pointer(c: Candidate) -> bool:
+    return "“" in c.text and bool(_ECHO.search(_QUOTED_TITLE.sub(" ", c.text)))
+
+
+def _clean(c: Candidate) -> bool:
+    """A finding that can open an answer: no dangling reference, no set-up, not a pointer to another note."""
+    return not c.dangling and not is_setup(c) and not is_pointer(c)
+
+
+def _lead_finding(group: list[Candidate], pool: Sequence[Candidate]) -> list[Candidate]:
+    """The lead note's sentences with a finding first: when its best one only points at other notes ("X is
+    also one component of “…”"), leans on what came before or sets up a study, the note's own clean finding in
+    the pool leads instead, if it is within LEAD_SWAP_SLACK of it."""
+    best = group[0]
+    if _clean(best):
+        return group
+    mine = [c for c in pool if c.note_id == best.note_id and _clean(c) and c.relevance >= best.relevance - LEAD_SWAP_SLACK]
+    if not mine:
+        return group
+    lead = max(mine, key=lambda c: c.relevance)
+    return [lead] + [c for c in group if c is not lead and c.text != lead.text]
+
+
 def _follow_ups(lead: Candidate, own: Sequence[Candidate], slack: float) -> list[Candidate]:
     """What the lead note adds right after its lead finding: on-point sentences (within ``slack`` of its relevance)
     that say something new and do not reach out to other notes (those belong with the connections)."""
@@ -339,6 +372,9 @@ def _follow_ups(lead: Candidate, own: Sequence[Candidate], slack: float) -> list
     return out[:FOLLOW_UPS]
 
 
+# a pointer, dangling or set-up best sentence gives the lead to its note's clean finding this close below it
+# (the summaries' findings sat 0.04-0.14 below such pointers on the demo questions where one led)
+LEAD_SWAP_SLACK = 0.15
 NOTE_SLACK = 0.20  # a further note speaks only if its best sentence is this close to the best evidence's relevance
 FOLLOW_UPS = 2  # sentences the lead note adds to its lead finding in the first paragraph
 FOLLOW_UP_SLACK = 0.12  # how far below the lead finding's relevance a follow-up may be

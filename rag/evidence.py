@@ -233,7 +233,8 @@ _FORM = {
                       r"rewarded|reward\w* for|so as to|to protect|to avoid|reflects?|attribut\w* to|accounts? for|"
                       r"owing to|because of|result of)\b", re.I),
     "quantity": re.compile(r"\d|%|\b(twice|half|double\w*|triple\w*|fold|times|majority|minority|most|few|"
-                           r"rarely|often|none|all|one in)\b", re.I),
+                           r"rarely|often|none|all|one in|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                           r"twelve|twenty|thirty|fifty|hundreds?|thousands?|dozens?)\b", re.I),
     "condition": re.compile(r"\b(when|whenever|if|only|unless|once|under|after|depend\w*|condition\w*|as long as|"
                             r"provided)\b", re.I),
     "how": re.compile(r"\b(by|through|via|mechanism|process|steps?|learn\w*|because|generaliz\w*|generalis\w*)\b",
@@ -245,7 +246,7 @@ _SETUP_VERB = re.compile(r"^(?:[A-Z][\w.\-]*(?: (?:et al\.|and [A-Z]\w+))?(?: \(
                          r"introduced|extended|applied|generated|received|was given|were given|was told|were told|"
                          r"drew|sampled|recruited|collected|fine-tuned|probed|surveyed|worked through|"
                          r"were warned|was warned|were asked|was asked|did not stop at|went further|acted as an?|"
-                         r"played|role-played|was placed|were placed)\b")
+                         r"played|role-played|was placed|were placed|deployed|planted|inserted|checked)\b")
 FIT_BONUS = 0.04  # relevance added to a sentence that has the form of answer the question asks for
 # Relevance = sentence cosine and note cosine, mixed, with small lifts and penalties. The mix and the lifts were
 # tuned in earlier work on COVID-QA questions 1-300 and the demo questions (git history); each lift is small
@@ -277,12 +278,15 @@ def fits(form: str, text: str) -> bool:
 
 
 _PARENTHETICAL = re.compile(r"\s*\([^)]*\)")
+_IN_STUDY = re.compile(r"^In [^,]{0,60}\b(?:study|studies|experiments?|paper|tests?|evaluations?|setup|setting|environment|scenario|game),\s+")
 
 
 def is_setup(c: Candidate) -> bool:
     """A sentence that describes how a study was run rather than what it found ("Palisade Research gave
     models a series of maths problems …"): a method verb up front and no result in it."""
     bare = _PARENTHETICAL.sub("", c.text)  # "Palisade Research (2025) gave …": the year is no part of the subject
+    scene = _IN_STUDY.match(bare)  # "In Anthropic's 2025 study, Claude Opus 4 was asked …": the study is the scene
+    bare = bare[scene.end():] if scene else bare
     return c.labelled_setup or (bool(_SETUP_VERB.match(bare)) and not re.search(
         r"\b(found|finds|show\w*|reveal(?:ed|s)|became|led|rose|fell|dropped|increas\w*|decreas\w*|\d+%)", bare))
 

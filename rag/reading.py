@@ -186,7 +186,7 @@ catch:caught choose:chose come:came cost:cost cut:cut do:did drive:drove fall:fe
 forget:forgot get:got give:gave go:went grow:grew hide:hid hold:held keep:kept know:knew lead:led leave:left
 lose:lost make:made mean:meant mislead:misled pay:paid put:put read:read rise:rose run:ran say:said see:saw
 seek:sought sell:sold shrink:shrank shut:shut sit:sat speak:spoke spread:spread stand:stood take:took
-teach:taught tell:told think:thought win:won withhold:withheld write:wrote overfit:overfit""".split())
+teach:taught tell:told think:thought win:won withhold:withheld write:wrote overfit:overfit have:had""".split())
 _DOUBLE = {"stop", "drop", "flag", "plan", "slip", "spot", "admit", "prefer", "refer", "flip", "control",
            "commit", "permit", "ship", "step", "trim", "tap"}
 
@@ -231,6 +231,7 @@ support suppress surface survive suspect switch take talk tamper teach tell tend
 transfer treat trick trust try turn undermine understand update use value verify vote want warn watch weaken win
 withhold work worry write yield suck cave bluff snitch panic freak kiss butter brown-nose rat edit delete modify
 disable bypass classify sort cite quote sandbag collude hack memorise memorize exploit escalate attempt
+have
 """.split())
 
 
