@@ -28,7 +28,7 @@ import numpy as np
 
 from rag.answer import Paragraph, Sentence
 from rag.contradiction import opposition
-from rag.evidence import Candidate, is_setup
+from rag.evidence import FOCUSED_MARGIN, Candidate, is_setup
 from rag.reading import Reading
 
 # -------------------------------------------------------------------------------------------- wording
@@ -284,7 +284,7 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
         leads = _NEAREST if indirect else _DIRECT
         p1.append(_sentence(lead, lead_in(pick(leads, q, "lead"), lead.text)))
         used.add(id(lead))
-        for c in _follow_ups(lead, own[1:], FOLLOW_UP_SLACK_FOCUSED if focused else FOLLOW_UP_SLACK):
+        for c in _follow_ups(lead, own[1:], FOLLOW_UP_SLACK_FOCUSED if focused else FOLLOW_UP_SLACK, focused):
             p1.append(_sentence(c))
             used.add(id(c))
         for c in own[1:]:  # the lead note's own links onward to other cited notes come with the connections
@@ -358,12 +358,14 @@ def _lead_finding(group: list[Candidate], pool: Sequence[Candidate]) -> list[Can
     return [lead] + [c for c in group if c is not lead and c.text != lead.text]
 
 
-def _follow_ups(lead: Candidate, own: Sequence[Candidate], slack: float) -> list[Candidate]:
-    """What the lead note adds right after its lead finding: on-point sentences (within ``slack`` of its relevance)
-    that say something new and do not reach out to other notes (those belong with the connections)."""
+def _follow_ups(lead: Candidate, own: Sequence[Candidate], slack: float, focused: bool = False) -> list[Candidate]:
+    """What the lead note adds right after its lead finding: on-point sentences (within ``slack`` of its relevance;
+    when that note alone answers with a lead that gives no figure, within FOCUSED_MARGIN if they give one) that say
+    something new and do not reach out to other notes (those belong with the connections)."""
     out = []
     for c in own:
-        if c.linking or c.dangling or c.relevance < lead.relevance - slack or \
+        reach = max(slack, FOCUSED_MARGIN) if focused and c.fit and not lead.fit else slack
+        if c.linking or c.dangling or c.relevance < lead.relevance - reach or \
                 _WHY_IT_MATTERS.search(c.heading or ""):  # the note's own "why it matters" is kept for the takeaway
             continue
         if lead.vec is not None and c.vec is not None and float(lead.vec @ c.vec) >= RESTATES:

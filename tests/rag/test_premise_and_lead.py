@@ -84,3 +84,26 @@ def test_a_study_named_as_the_scene_does_not_hide_a_set_up():
     assert is_setup(_cand("Six kinds of hints were inserted into multiple-choice questions.", 0.5))
     assert not is_setup(_cand("In the Sleeper Agents study, adversarial training stopped the misbehaviour on those "
                               "prompts.", 0.5))
+
+
+def test_a_citations_year_is_no_figure():
+    assert not fits("quantity", "McKenzie et al. (2023) reported the Inverse Scaling Prize, a public contest.")
+    assert not fits("quantity", "The Claude Sonnet 4.5 system card (September 2025) reported suspicion of tests.")
+    assert fits("quantity", "Covert action rates fell from 13% to 0.4% for o3.")
+
+
+def test_a_focused_answer_whose_best_sentence_gives_no_figure_reaches_for_the_one_that_does():
+    from rag.evidence import FOCUSED_MARGIN, select
+
+    def cand(text, rel, k, note="prize.md", rank=0):
+        c = Candidate(text, note, f"{note}::0", "passage", False, rank, position=k)
+        v = np.zeros(8, dtype=np.float32)
+        v[k] = 1.0
+        c.relevance, c.vec, c.fit = rel, v, float(fits("quantity", text))
+        return c
+
+    names = cand("McKenzie et al. (2023) reported the Inverse Scaling Prize, a contest for such tasks.", 0.85, 0)
+    figure = cand("The eleven winning tasks pointed to four causes.", 0.85 - FOCUSED_MARGIN + 0.02, 1)
+    other = cand("Another note's sentence about scaling.", 0.60, 2, note="other.md", rank=1)
+    assert figure in select([names, figure, other], 6, focused=True)
+    assert figure not in select([names, figure, other], 6, focused=False)  # the usual margin holds otherwise
