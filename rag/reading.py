@@ -82,6 +82,8 @@ def clause_of(question: str) -> str | None:
     # "does it stop or does it just get better at hiding": the second question is left to the reading
     q = re.split(r"\s+(?:or|and)\s+(?=(?:does|do|did|is|are|will|can|would)\s+(?:it|they|the|a|an|you|he|she)\b)",
                  q, maxsplit=1, flags=re.I)[0]
+    # "what is X and why does it …": the second question is left to the reading too
+    q = re.split(r"\s+and\s+(?=(?:why|how|what|when|where|which|who)\s)", q, maxsplit=1, flags=re.I)[0]
     words = q.split()
     if len(words) < 3:
         return None
@@ -102,6 +104,10 @@ def clause_of(question: str) -> str | None:
             if to is not None:  # "how likely is a model to fake it" → "how likely a model is to fake it"
                 return " ".join([*head, *rest[:to], aux, *rest[to:]])
             return " ".join([*head, *rest, aux])
+        if aux in _BE and lead == 1 and rest and w0 in ("what", "who", "which") and rest[0].lower() != "there":
+            if rest[0].lower() in ("happening", "going", "changing"):  # "what is happening inside …" keeps its order
+                return " ".join([w0, aux, *rest])
+            return " ".join([w0, *_lower_first(rest), aux])  # "what is the KV cache" → "what the KV cache is"
         if aux in _MODALS or aux in _HAVE or aux in _BE:
             split = _aux_moved(rest, aux)
             return " ".join([*head, *split]) if split else None

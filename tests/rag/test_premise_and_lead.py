@@ -107,3 +107,13 @@ def test_a_focused_answer_whose_best_sentence_gives_no_figure_reaches_for_the_on
     other = cand("Another note's sentence about scaling.", 0.60, 2, note="other.md", rank=1)
     assert figure in select([names, figure, other], 6, focused=True)
     assert figure not in select([names, figure, other], 6, focused=False)  # the usual margin holds otherwise
+
+
+def test_what_is_questions_read_as_clauses_with_the_copula_last():
+    assert read("What is a good way to keep basil alive on a windowsill?").clause == \
+        "what a good way to keep basil alive on a windowsill is"
+    assert read("what is the key-value cache in transformer inference and why does it use so much memory?").clause \
+        == "what the key-value cache in transformer inference is"
+    assert read("What are induction heads and how do they work?").clause == "what induction heads are"
+    assert read("What is happening inside the model when it fakes alignment?").clause == \
+        "what is happening inside the model when it fakes alignment"
