@@ -30,6 +30,7 @@ from rag.answer import Paragraph, Sentence
 from rag.contradiction import opposition
 from rag.evidence import FOCUSED_MARGIN, Candidate, is_setup
 from rag.reading import Reading
+from rag.text import LINKED_TITLE
 
 # -------------------------------------------------------------------------------------------- wording
 # Framing skeletons per question form: {clause} is the question as a clause, {concept} what it turns on.
@@ -332,11 +333,10 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
 _ECHO = re.compile(r"\b(is also (?:one|a|an)|the same (?:effect|result|pattern|finding|outcome|reason)|"
                    r"(?:larger|similar|smaller|broader) version|echo\w*|cousin of|connects? (?:directly )?to|"
                    r"links? \w+ to|appears? in|develops? further|resembles?)\b", re.I)
-_QUOTED_TITLE = re.compile(r"“[^”]{3,200}”")
 
 
 def is_pointer(c: Candidate) -> bool:
-    return "“" in c.text and bool(_ECHO.search(_QUOTED_TITLE.sub(" ", c.text)))
+    return "“" in c.text and bool(_ECHO.search(LINKED_TITLE.sub(" ", c.text)))
 
 
 def _clean(c: Candidate) -> bool:

@@ -324,14 +324,16 @@ def select(cands: list[Candidate], k: int, lam: float = 0.7, per_note_cap: int =
     pool = [c for c in pool if not c.labelled_setup or c.note_id not in told]
     if not pool:
         return []
-    top = max(c.relevance for c in pool)
+    strongest = max(pool, key=lambda c: c.relevance)
+    top = strongest.relevance
     # the note retrieval ranked first (dense and BM25 together: the surest signal there is) always
     # speaks; other evidence far below the best is left out
     first = min(c.note_rank for c in pool)
     lead_note = max((c for c in pool if c.note_rank == first), key=lambda c: (not c.dangling, c.relevance))
-    best_fits = max(pool, key=lambda c: c.relevance).fit  # the best sentence has the form asked for (a figure)
+    # when one note answers and the best sentence lacks the form asked for (a figure), that note's sentences
+    # with it stay in reach further down
     pool = [c for c in pool if c.relevance >= top - margin or c is lead_note
-            or focused and not best_fits and c.note_id == lead_note.note_id and c.fit
+            or focused and not strongest.fit and c.note_id == lead_note.note_id and c.fit
             and c.relevance >= top - FOCUSED_MARGIN]
     chosen: list[Candidate] = []
     used: dict[str, int] = {}

@@ -15,7 +15,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.contradiction import opposition, shared_specific
+from rag.contradiction import _specific, _tokens, opposition, shared_specific
+from rag.text import LINKED_TITLE
+from store.stemming import stem
 
 _AUX = r"(?:does|do|did|is|are|was|were|has|have|had|can|could|would|will|should|might|may)"
 _PATTERNS = [
@@ -38,8 +40,6 @@ _PATTERNS = [
 MIN_CLAIM_WORDS = 3  # a shorter "claim" ("why not?") takes nothing checkable for granted
 # "Why might X …": a question about what could explain a possibility takes no fact for granted
 _SPECULATIVE = re.compile(r"^(?:so\s+)?(?:why|how)\s+(?:might|may|could)\b", re.I)
-# a [[link]] as the engine renders it, the linked note's title in quotes: a pointer, not the sentence's claim
-_LINKED_TITLE = re.compile(r"“[^”]{3,200}”")
 # telling and hiding: "tells its manager the real reason" against "a report that hid the real reason"
 _DISCLOSE = re.compile(r"^(?:tell|tells|told|report|reports|reported|reveal|reveals|revealed|admit|admits|admitted|"
                        r"disclose|discloses|disclosed|mention|mentions|mentioned|say|says|said|acknowledge|"
@@ -59,54 +59,47 @@ def presupposition(question: str) -> str | None:
         m = pat.match(q)
         if m:
             # what follows a comma is the question's scene ("…, going by the debate findings"), not its claim
-            claim = m.group("claim").split(",")[0].strip(" ,") if pat is not _PATTERNS[0] else m.group("claim")
+            claim = m.group("claim") if pat is _PATTERNS[0] else m.group("claim").split(",")[0]
             claim = claim.strip(" ,")
             return claim if len(claim.split()) >= MIN_CLAIM_WORDS else None
     return None
 
 
-def _concealed(claim: str, text: str) -> str | None:
-    """The thing the claim says is told and ``text`` says is hidden ("tell … the real reason" / "hid the real
-    reason"), or None: a disclosure verb in the claim and a concealing one in the text, each among the
-    CONCEAL_REACH specific words after its verb."""
-    from rag.contradiction import _specific, _tokens
-    from store.stemming import stem
+def _objects(toks: list[str], verb: re.Pattern) -> set[str]:
+    """Stems of the CONCEAL_REACH specific words after each un-negated ``verb`` in ``toks`` (looked for within
+    twice as many tokens): what is told, or hidden."""
+    out: set[str] = set()
+    for i, t in enumerate(toks):
+        if verb.match(t) and not any(x in ("not", "never", "no") for x in toks[max(0, i - 2):i]):
+            out |= {stem(w) for w in [w for w in toks[i + 1:i + 1 + 2 * CONCEAL_REACH] if _specific(w)][:CONCEAL_REACH]}
+    return out
 
-    def objects(toks: list[str], verb: re.Pattern) -> set[str]:
-        out = set()
-        for i, t in enumerate(toks):
-            if verb.match(t) and not any(x in ("not", "never", "no") for x in toks[max(0, i - 2):i]):
-                out |= {stem(w) for w in [w for w in toks[i + 1:i + 1 + 2 * CONCEAL_REACH] if _specific(w)][:CONCEAL_REACH]}
-        return out
 
-    told = objects(_tokens(claim), _DISCLOSE)
-    hidden = objects(_tokens(text), _CONCEAL) if told else set()
-    both = told & hidden
+def _concealed(told: set[str], text: str) -> str | None:
+    """The thing the claim says is told (``told``: ``_objects`` of its disclosure verbs) and ``text`` says is
+    hidden ("tell … the real reason" / "hid the real reason"), or None."""
+    both = told & _objects(_tokens(text), _CONCEAL) if told else set()
     return max(sorted(both), key=len) if both else None  # the longest: the noun, not its adjective ("real")
 
 
 _COMPARED = {"above", "over", "higher", "more", "better", "ahead", "before", "prefer", "prefers", "preferred",
              "favour", "favours", "favoured", "favor", "favors", "favored"}
 _OWN, _OTHER = {"own", "itself", "themselves"}, {"other", "others", "other's", "others'", "another"}
+RANKED_BEFORE, RANKED_AFTER = 6, 12  # tokens before and after a comparison word where the two sides are looked for
 
 
-def _swapped_self(claim: str, text: str) -> bool:
-    """The claim ranks others' above one's own and the text one's own above others' (or the reverse): "rate
-    other models' summaries above their own" against "rate their own summaries higher than … others"."""
-    from rag.contradiction import _tokens
-
-    def order(toks: list[str]) -> int:  # +1 own before the comparison and other after it, -1 the reverse, 0 neither
-        for i, t in enumerate(toks):
-            if t in _COMPARED:
-                before, after = set(toks[max(0, i - 6):i]), set(toks[i + 1:i + 12])
-                if before & _OWN and after & _OTHER:
-                    return 1
-                if before & _OTHER and after & _OWN:
-                    return -1
-        return 0
-
-    a, b = order(_tokens(claim)), order(_tokens(text))
-    return a != 0 and b != 0 and a != b
+def _self_order(text: str) -> int:
+    """+1 when ``text`` ranks one's own above others' ("rate their own summaries higher than … others"), -1 for
+    the reverse ("rate other models' summaries above their own"), 0 when it ranks neither."""
+    toks = _tokens(text)
+    for i, t in enumerate(toks):
+        if t in _COMPARED:
+            before, after = set(toks[max(0, i - RANKED_BEFORE):i]), set(toks[i + 1:i + 1 + RANKED_AFTER])
+            if before & _OWN and after & _OTHER:
+                return 1
+            if before & _OTHER and after & _OWN:
+                return -1
+    return 0
 
 
 @dataclass
@@ -131,35 +124,26 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
     if not claim:
         return None
     best: tuple[tuple, Correction] | None = None
+    told = _objects(_tokens(claim), _DISCLOSE)  # the claim's side of the two rules polarity cannot read
+    ranks = _self_order(claim)
     for rank, (note_id, sentences) in enumerate(list(notes)[:MAX_NOTES]):
-        prev = ""
+        prev, prev_own = "", ""
         for text, from_summary in sentences:
-            own = _LINKED_TITLE.sub(" ", text)  # what the sentence says, not the titles it points to
-            context = f"{prev} {own}" if prev else own  # "The model still hacked as often" needs its subject
-            prev = own
+            own = LINKED_TITLE.sub(" ", text)  # what the sentence says, not the titles it points to
+            context = f"{prev_own} {own}" if prev_own else own  # "The model still hacked as often" needs its subject
+            before, prev, prev_own = prev, text, own
             if len(shared_specific(claim, context)) < 2:
                 continue
             o = opposition(claim, own, min_shared=1, claim_cued=True)
-            if o is None:
-                hidden = _concealed(claim, own) or ("own" if _swapped_self(claim, own) else None)
-                if hidden is None:
-                    continue
-                word, both_cued, distance, shared = hidden, True, 0.0, len(shared_specific(claim, own))
-            else:
-                word, both_cued, distance, shared = o.word, o.both_cued, o.distance, o.shared
-            alone = len(shared_specific(claim, own)) >= 2
+            word = o.word if o is not None else \
+                _concealed(told, own) or ("own" if ranks and _self_order(own) == -ranks else None)
+            if word is None:
+                continue
+            n_shared = len(shared_specific(claim, own))
+            both_cued, distance, shared = (o.both_cued, o.distance, o.shared) if o is not None else (True, 0.0, n_shared)
+            alone = n_shared >= 2
             key = (both_cued, -rank, -distance, alone, from_summary, shared)
             if best is None or key > best[0]:
-                full = f"{sentences_before(sentences, text)} {text}".strip()
-                best = (key, Correction(claim, note_id, text, word, from_summary, text if alone else full))
+                best = (key, Correction(claim, note_id, text, word, from_summary,
+                                        text if alone else f"{before} {text}" if before else text))
     return best[1] if best else None
-
-
-def sentences_before(sentences: Sequence[tuple[str, bool]], text: str) -> str:
-    """The sentence before ``text`` in its note's list, or "" (the context a correction may need)."""
-    prev = ""
-    for t, _ in sentences:
-        if t == text:
-            return prev
-        prev = t
-    return ""

@@ -11,6 +11,8 @@ import re
 from store.stemming import stem
 
 WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
+# a [[link]] as the engine renders it (rag.evidence): the linked note's title, in curly quotes
+LINKED_TITLE = re.compile(r"“[^”]{3,200}”")
 DIGIT = re.compile(r"\d")
 
 STOPWORDS = frozenset("""

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from rag.answer import Paragraph, Sentence
-from rag.text import DIGIT, content_words, numbers
+from rag.text import DIGIT, LINKED_TITLE, content_words, numbers
 
 W_OVERLAP = 0.5
 W_COSINE = 0.5
@@ -101,7 +101,6 @@ def support_score(sentence: str, evidence_texts: Sequence[str], embedder) -> flo
 
 
 # --------------------------------------------------------------------------- verify a draft
-_LINK_TITLE = re.compile(r"“[^”]{3,200}”")  # a [[link]] as the engine renders it: the linked note's title, quoted
 LINKED = "another note"  # what a linked note's title reads as when a sentence's support is scored
 
 
@@ -109,7 +108,7 @@ def own_words(text: str) -> str:
     """``text`` with the quoted titles of the notes it links to read as "another note": a note that points to
     "Semantic entropy over sampled answers flags confabulated responses" does not itself support a sentence about
     semantic entropy (that sentence should cite the linked note)."""
-    return _LINK_TITLE.sub(LINKED, text)
+    return LINKED_TITLE.sub(LINKED, text)
 
 
 class Scorer:
