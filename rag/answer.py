@@ -119,6 +119,8 @@ class Meta(Record):
     abstain_below: float | None = Field(None, description="The abstention threshold in force.")
     premise: str | None = Field(None, description="What the question takes for granted, when the notes contradict it.")
     concept: str | None = Field(None, description="What the question turns on, in the best notes' words.")
+    uncovered: list[str] = Field(default_factory=list, description="What the question names that its best notes "
+                                 "never mention (rag.coverage); when any, a direct answer is flagged indirect.")
     judgement: dict | None = Field(None, description="With synthesis.llm_judge: the LLM's verdict on whether the "
                                    "evidence answers the question (verdict answers/partly/no, missing, cites, kept, "
                                    "why); null otherwise.")

@@ -117,15 +117,20 @@ INDIRECT_VARIANTS = [
     "The notes touch this only at an angle, so read what follows as the nearest evidence, not a settled answer.",
     "No note takes this up directly: the closest findings are below, and the question stays open.",
 ]
+MISSING_VARIANTS = [
+    "The notes do not take up {missing}: what follows is the closest they come, not an answer.",
+    "Nothing in the notes is about {missing}, so what follows is their nearest evidence, not an answer to that part.",
+    "No note mentions {missing}; the findings below are the closest the notes come, and they leave that part open.",
+]
 MAX_MISSING_WORDS = 12  # a longer "missing" part from the LLM judge is cut to the question's own words
 
 
 def indirect_note(missing: str | None, key: str) -> str:
-    """The framing's flag on an indirect answer: what the notes do not take up, when the LLM judge (rag.judge)
-    named it and the check kept it, else one of INDIRECT_VARIANTS."""
+    """The framing's flag on an indirect answer: what the notes do not take up, when the coverage check
+    (rag.coverage) or the LLM judge (rag.judge) named it, else one of INDIRECT_VARIANTS."""
     words = " ".join((missing or "").split()).rstrip(".;:,").split()
     if words and len(words) <= MAX_MISSING_WORDS:
-        return f"The notes do not take up {' '.join(words)}: what follows is the closest they come, not an answer."
+        return pick(MISSING_VARIANTS, key, "missing").format(missing=" ".join(words))
     return pick(INDIRECT_VARIANTS, key, "indirect")
 
 

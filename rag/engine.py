@@ -27,6 +27,7 @@ from ingest.pipeline import Ingestor, IngestReport, Progress
 from rag.answer import (AnswerabilityParts, Dropped, InquiringLine, Meta, Paragraph, RetrievedNote, Sentence,
                         Source, Support, with_spans)
 from rag.answerability import Answerability, answerability, support_level
+from rag.coverage import Coverage
 from rag.compose import INDIRECT_VARIANTS, indirect_note, pick
 from rag.gather import Gatherer, SentenceVectors
 from rag.next_lines import NextLines
@@ -39,6 +40,7 @@ from store.errors import InquireError, InputError
 from store.index import Index
 
 MAX_QUESTION_CHARS = 2000  # a longer "question" is a pasted document; say so rather than embed its first 256 tokens
+COVERAGE_NOTES = 3  # the top hits whose words count as the notes' own for rag.coverage (with the evidence's notes)
 NEIGHBOURS_BEYOND_K = 8  # notes retrieved past the cut: not for the answer, but as neighbours for next lines
 
 
@@ -57,6 +59,7 @@ class Prepared:
     neighbours: list[str] = field(default_factory=list)  # retrieved below the cut
     support: Support = "none"
     judgement: object | None = None  # rag.judge.Judgement, with synthesis.llm_judge on
+    uncovered: list[str] = field(default_factory=list)  # what the question names that its best notes do not
 
 
 @dataclass
@@ -270,9 +273,27 @@ class Engine:
             prep.support = "none"
         elif prep.ctx.correction is not None:
             prep.support = "contradicted"
+        if prep.ctx is not None and s.synthesis.coverage_check and prep.support in ("direct", "indirect"):
+            self._check_coverage(prep)
         if prep.ctx is not None and s.synthesis.llm_judge and prep.support in ("direct", "indirect"):
             self._judge(prep)
         return prep
+
+    def _check_coverage(self, prep: Prepared) -> None:
+        """What the question names that the best notes (the top hits and the evidence's notes) never mention
+        (``rag.coverage``): any such phrase flags a direct answer indirect and names what is missing."""
+        t1 = time.perf_counter()
+        lex = self.index.lexical()
+        share = (lambda w: lex.doc_freq(w) / max(lex.num_docs, 1)) if lex is not None else None
+        ids = list(dict.fromkeys([h.note_id for h in prep.hits[:COVERAGE_NOTES]]
+                                 + [c.note_id for c in prep.ctx.evidence]))
+        texts = [c["text"] for chunks in self.index.manifest.chunks_of(ids).values() for c in chunks]
+        prep.uncovered = Coverage(share).uncovered(prep.question, texts)
+        prep.timings["coverage"] = (time.perf_counter() - t1) * 1000
+        if prep.uncovered:
+            prep.support = "indirect"
+            prep.ctx.indirect = True
+            prep.ctx.missing = prep.ctx.missing or " or ".join(prep.uncovered)
 
     def _judge(self, prep: Prepared) -> None:
         """The LLM's verdict on whether the evidence answers the question (``rag.judge``), applied."""
@@ -343,6 +364,7 @@ class Engine:
             premise=ctx.correction_claim if ctx is not None and ctx.correction is not None else None,
             judgement=prep.judgement.as_meta() if prep.judgement is not None else None,
             concept=ctx.concept if ctx is not None else None,
+            uncovered=prep.uncovered,
             retrieved=[RetrievedNote(id=h.note_id, score=round(h.score, 5), dense=h.dense, lexical=h.lexical)
                        for h in r.hits],
             dropped_sentences=[Dropped(**{k: v for k, v in d.items() if k in Dropped.model_fields})

@@ -105,6 +105,10 @@ class SynthesisSettings(_Section):
         False, description="With an LLM configured ([llm]): before the answer is written, the LLM also judges "
         "whether the evidence answers the question (rag.judge), held to a check; a kept 'partly' or 'no' flags a "
         "direct answer indirect (it never refuses, and never lifts a flag). One more, short, LLM call per question.")
+    coverage_check: bool = Field(
+        True, description="Flag a direct answer indirect when the question names something its best notes never "
+        "mention in a restricting slot (a group, language, place, setting or resource: 'in Spanish', 'voice "
+        "assistants', 'how many GPU hours'), and say what (rag.coverage). No model call.")
     next_lines: int = Field(4, ge=0, le=5, description="How many next inquiring lines to aim for (3-5).")
     next_line_min_similarity: float = Field(
         0.35, ge=-1, le=1, description="A next line is kept only if it retrieves a note this close (cosine) "

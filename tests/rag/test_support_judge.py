@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from rag import Engine, Settings
+from rag.compose import MISSING_VARIANTS, indirect_note
 from rag.judge import Judgement, apply, check
 
 pytest.importorskip("llama_index.llms.openai_like")
@@ -57,7 +58,8 @@ def judged(demo_engine, server):
     server.queue.clear()
     server.requests.clear()
     settings = demo_engine.settings.model_copy(update={
-        "synthesis": demo_engine.settings.synthesis.model_copy(update={"llm_judge": True}),
+        # the judge alone: the coverage check (rag.coverage, tested in test_coverage.py) is off
+        "synthesis": demo_engine.settings.synthesis.model_copy(update={"llm_judge": True, "coverage_check": False}),
         "llm": demo_engine.settings.llm.model_copy(update={"provider": "openai", "base_url": server.url + "/v1",
                                                            "model": "scripted", "timeout_s": 10.0})})
     # the extractive synthesizer writes; the LLM only judges (one call per question)
@@ -78,11 +80,13 @@ def _passage_number(body: dict, words: str) -> int:
 
 def test_a_near_miss_question_is_flagged_with_what_the_notes_lack(judged, server, demo_engine):
     q = "Do voice assistants flatter their users more than text chatbots do?"
-    assert demo_engine.ask(q).meta.support == "direct"  # the bi-encoder alone sees a question on sycophancy
+    alone = Engine(demo_engine.settings.model_copy(update={"synthesis": demo_engine.settings.synthesis.model_copy(
+        update={"coverage_check": False})}), demo_engine.index, embedder=demo_engine.embedder)
+    assert alone.ask(q).meta.support == "direct"  # the bi-encoder alone sees a question on sycophancy
     server.reply({"verdict": "partly", "missing": "voice assistants", "cites": [1]})
     line = judged.ask(q)
     assert line.meta.support == "indirect" and not line.abstained
-    assert "The notes do not take up voice assistants" in line.framing
+    assert indirect_note("voice assistants", q) in line.framing
     assert line.meta.judgement["kept"] and line.meta.judgement["verdict"] == "partly"
     assert "Question: " + q in server.requests[0]["messages"][-1]["content"]
     assert line.paragraphs and all(s.cites for p in line.paragraphs for s in p.sentences if s.kind == "finding")
@@ -94,7 +98,7 @@ def test_an_answers_verdict_keeps_the_answer_as_it_was(judged, server, demo_engi
     server.reply(lambda body: f'{{"verdict": "answers", "missing": "", "cites": [{_passage_number(body, "GPT-4o")}]}}')
     line = judged.ask(q)
     assert line.meta.support == before and line.meta.judgement["kept"]
-    assert "do not take up" not in line.framing
+    assert not any(v.split("{missing}")[0] in line.framing for v in MISSING_VARIANTS)
 
 
 def test_a_verdict_the_evidence_refutes_is_ignored(judged, server):

@@ -1,0 +1,78 @@
+"""The coverage check (rag.coverage): what a question names that its best notes never mention. Unit cases are
+hand-made notes and questions (not the eval sets' questions); the engine cases run on the demo index."""
+
+from __future__ import annotations
+
+from rag.coverage import Coverage, uncovered
+
+NOTES = [
+    "Sycophancy in AI assistants: models trained on human preference data agree with the user's stated view. "
+    "Five assistants were tested on feedback, answer-flipping and mimicry tasks; graded answers were worse "
+    "when the user pushed back. The trading agent hid the reason for its trades from its manager.",
+]
+
+
+def test_a_restriction_the_notes_never_mention_is_named():
+    assert uncovered("Are voice assistants more sycophantic than the same models in a text chat?", NOTES) \
+        == ["voice assistants", "text chat"]
+    assert uncovered("Do assistants agree with the user more in Portuguese than in Korean?", NOTES) \
+        == ["Portuguese", "Korean"]
+    assert uncovered("How many GPU hours did the preference data take to collect?", NOTES) == ["GPU hours"]
+    assert uncovered("Are teenagers more easily swayed by sycophantic assistants?", NOTES) == ["teenagers"]
+
+
+def test_what_the_notes_do_mention_is_not_flagged():
+    for q in ["Do AI assistants agree with the user's stated view?",
+              "Why do assistants flip their answers when the user pushes back?",
+              "Does human preference data reward agreeing with the user?",
+              "Did the trading agent hide the reason for its trades?"]:
+        assert uncovered(q, NOTES) == [], q
+
+
+def test_casual_wording_verbs_and_question_words_are_not_restrictions():
+    for q in ["do chatbots basically just suck up to you and tell u what you wanna hear",
+              "is it the ppl rating the answers who end up teaching the ai to agree with whoever",
+              "what are the results of the studies on sycophancy, and which methods did they use",
+              "can the ai even spot the step it got wrong in a long worked solution",
+              "does the model keep its answer or does it cave when you push back"]:
+        assert uncovered(q, NOTES) == [], q
+
+
+def test_a_word_sharing_its_stem_start_with_a_note_word_is_covered():
+    # "graders" ~ "graded", "traders" ~ "trading"; but "process" is not "procedure"
+    assert uncovered("Were the answers worse with model graders?", NOTES) == []
+    assert uncovered("Did the agent hide the trades from other traders?", NOTES) == []
+    assert uncovered("Does sycophancy change with process supervision?", ["a procedure and a supervision"]) \
+        == ["process supervision"]
+
+
+def test_a_word_common_across_the_knowledge_base_does_not_count():
+    q = "Do assistants agree with the user more in long conversations?"
+    assert uncovered(q, NOTES) == ["long conversations"]
+    common = {"convers": 0.2}
+    assert Coverage(share=lambda w: common.get(w, 0.0)).uncovered(q, NOTES) == []
+
+
+def test_the_engine_flags_a_direct_answer_and_says_what_the_notes_lack(demo_engine):
+    q = "Do assistants flatter users more in Portuguese than in Korean?"
+    line = demo_engine.ask(q)
+    assert not line.abstained and line.meta.support == "indirect"
+    assert line.meta.uncovered == ["Portuguese", "Korean"]
+    assert "Portuguese or Korean" in line.framing
+    assert all(s.cites for p in line.paragraphs for s in p.sentences if s.kind == "finding")
+    assert "coverage" in line.meta.timings_ms
+
+
+def test_an_answerable_question_keeps_its_direct_support(demo_engine):
+    line = demo_engine.ask("Does human preference data reward agreeing with the user over accuracy?")
+    assert line.meta.support == "direct" and line.meta.uncovered == []
+
+
+def test_the_check_can_be_turned_off(demo_engine):
+    from rag import Engine
+
+    s = demo_engine.settings
+    off = Engine(s.model_copy(update={"synthesis": s.synthesis.model_copy(update={"coverage_check": False})}),
+                 demo_engine.index, embedder=demo_engine.embedder)
+    line = off.ask("Do assistants flatter users more in Portuguese than in Korean?")
+    assert line.meta.uncovered == [] and "Portuguese or Korean" not in line.framing
