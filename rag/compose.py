@@ -344,6 +344,16 @@ def is_pointer(c: Candidate) -> bool:
     return "“" in c.text and bool(_ECHO.search(LINKED_TITLE.sub(" ", c.text)))
 
 
+def _takes_away(c: Candidate) -> bool:
+    """A sentence a takeaway can be: not one that only points at another note ("Broader consequences … appear
+    in “…”"), unless it also draws a consequence ("…, so the drift toward overconfidence looks like a cousin of
+    “…”"; "it argues for judges drawn from a different model")."""
+    return not is_pointer(c) or bool(_IMPLIES.search(LINKED_TITLE.sub(" ", c.text)) or _ARGUES.search(c.text))
+
+
+_ARGUES = re.compile(r"\bargu(?:es|ing)\b", re.I)
+
+
 def _clean(c: Candidate) -> bool:
     """A finding that can open an answer: no dangling reference, no set-up, not a pointer to another note."""
     return not c.dangling and not is_setup(c) and not is_pointer(c)
@@ -418,7 +428,8 @@ def _takeaway(question: str, evidence: Sequence[Candidate], pool: Sequence[Candi
 
     # a note's own "why it matters": the insight it draws; a linked note it names but the answer does not cite
     # is read by its title, uncited (the takeaway cites only what the reading cites)
-    why = [c for c in pool if ok(c, links_cited=False) and _WHY_IT_MATTERS.search(c.heading or "")]
+    why = [c for c in pool if ok(c, links_cited=False) and _WHY_IT_MATTERS.search(c.heading or "")
+           and _takes_away(c)]
     if why:
         ranks = sorted({c.note_rank for c in evidence})[:TAKEAWAY_LEAD_NOTES]
         c = max(why, key=lambda c: (c.relevance + WHY_LINK_BONUS * bool(set(c.link_ids) & cited)

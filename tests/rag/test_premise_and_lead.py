@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.compose import _lead_finding, is_pointer
+from rag.compose import _lead_finding, _takeaway, _takes_away, is_pointer
 from rag.evidence import Candidate, fits, is_setup
 from rag.premise import check, presupposition
 from rag.reading import read
@@ -69,6 +69,22 @@ def test_an_answer_opens_on_its_notes_finding_rather_than_a_pointer():
     # a link that states a claim of its own is no pointer
     assert not is_pointer(_cand("Where training failed in “Can safety training remove a backdoor?”, reading "
                                 "internal state succeeded.", 0.5))
+
+
+def test_a_takeaway_is_not_a_sentence_that_only_points_at_another_note():
+    pointer = _cand("Broader consequences of learning such hacks appear in “Does reward hacking spread?”.", 0.69)
+    draws = _cand("People prefer confident answers, so the drift toward overconfidence looks like a cousin of "
+                  "“Do preferences reward agreement?”.", 0.5)
+    argues = _cand("Self-recognition is also one component of “What do models know about themselves?”, and it "
+                   "argues for judges drawn from another model.", 0.5)
+    caveat = _cand("The task made fair success impossible, so it measures behaviour under pressure, not in use.", 0.65)
+    assert not _takes_away(pointer) and _takes_away(draws) and _takes_away(argues) and _takes_away(caveat)
+    lead = _cand("The models edited the board file to win.", 0.7)
+    for k, c in enumerate((lead, pointer, caveat)):  # three sentences saying different things
+        c.vec = np.eye(4, dtype=np.float32)[k]
+        c.heading = "Why it matters" if c is not lead else "Finding"
+    text, cites = _takeaway("Do models cheat at chess?", [lead], [lead, pointer, caveat], {id(lead)}, {"n.md"})
+    assert text == caveat.text and cites == ["n.md"]
 
 
 def test_number_words_answer_how_many_and_have_questions_read_as_clauses():
