@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
-
+from rag.lexicon import pos as _pos
 from rag.query_terms import spelling_variants
 from rag.text import STOPWORDS, content_words, stem
 
@@ -65,17 +64,6 @@ _SKIP = frozenset("a an the its their his her my our your this that these those 
                   "all both each every many much more most".split())
 _STOPS = frozenset({"instead", "such", "other", "rather", "compared", "versus", "vs"})  # a run ends at these
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*|\d[\d.,%]*|[^\sA-Za-z0-9]")
-
-
-@lru_cache(maxsize=1)
-def _lexicon():
-    from lemminflect import getAllLemmas  # a bundled English lexicon: no model, no download
-
-    return getAllLemmas
-
-
-def _pos(word: str) -> set[str]:
-    return set(_lexicon()(word.lower()))
 
 
 def _is_name(tok: str, i: int) -> bool:

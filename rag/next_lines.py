@@ -63,6 +63,7 @@ def thread_clause(description: str) -> str | None:
     noun phrases), then a finite verb — an auxiliary or modal, a plain verb after a plural subject ("fair
     comparisons shrink the gains"), or an -s form where a plural noun could not stand ("reflection alone fails",
     "optimising against a monitor teaches hiding"; not "right answers with …", "recognising tests in practice")."""
+    from rag.lexicon import base_verb, pos
     from rag.reading import BASE_VERBS
 
     words = description.split()
@@ -114,9 +115,13 @@ def plural(phrase: str) -> bool:
     words = phrase.split()
     if words and words[0].lower().endswith("ing") and words[0].lower() not in _ING_ADJECTIVES:
         return False  # a gerund's phrase is singular: "recognising tests in practice"
-    # the head noun: the word before the first preposition or participle ("internal directions tracking …")
+    # the head noun: the word before the first preposition or participle ("internal directions tracking …",
+    # "revisions driven by pressure")
+    from rag.lexicon import pos
+
     head = next((words[i - 1] for i, w in enumerate(words) if i and (w.lower() in _PREPOSITIONS or (
-        w.lower().endswith("ing") and len(w) > 4))), words[-1] if words else "")
+        w.lower().endswith("ing") and len(w) > 4) or (w.lower().endswith(("ed", "en")) and "VERB" in pos(w) and "NOUN" not in pos(w)))),
+        words[-1] if words else "")
     h = head.lower().strip(",.")
     return len(h) > 3 and h.endswith("s") and not h.endswith(("ss", "us", "is", "ics", "ness", "sis"))
 
@@ -156,13 +161,18 @@ def related_items(passages: list[str]) -> list[tuple[str, str]]:
 
 def _has_verb(phrase: str) -> bool:
     """A bare verb after its subject ("the judge's own biases limit debate"): a clause, not a noun phrase."""
+    from rag.lexicon import base_verb, pos
     from rag.reading import BASE_VERBS
 
     words = phrase.lower().split()
 
     def verb(i: int, w: str) -> bool:  # "limit"; "narrows the output": an -s form before a determiner
         nxt = words[i + 1] if i + 1 < len(words) else ""
-        return w in BASE_VERBS or (w.endswith("s") and nxt in _DETERMINERS)
+        if w in BASE_VERBS or (w.endswith("s") and nxt in _DETERMINERS):
+            return True
+        # "external signals fill the gap": a base-form verb after a plural noun, before its object or at the end
+        prev = words[i - 1]
+        return base_verb(w) and (nxt in _DETERMINERS or not nxt) and prev.endswith("s") and "NOUN" in pos(prev)
 
     return any(verb(i, w) and words[i - 1] not in _NOT_BEFORE_VERB
                for i, w in enumerate(words) if i)

@@ -56,3 +56,14 @@ def test_at_most_want_lines():
     got = check([Proposal(t, "s") for t in texts], QUESTION, np.stack(vecs), unit(1, 0, 0, 0, 0, 0, 0, 0), set(),
                 lambda i: True, 3)
     assert got == texts[:3]
+
+
+def test_a_related_description_with_a_bare_verb_is_a_clause_not_a_subject():
+    from rag.next_lines import _has_verb, plural, subject_of
+
+    assert _has_verb("external signals fill the gap") and _has_verb("judges favour longer answers")
+    assert not _has_verb("external error signals") and not _has_verb("the gap between judging and generating")
+    note = {"tags": ["verification"], "title": "t", "summary": "s"}
+    assert subject_of(note, set(), "external signals fill the gap") == "verification"  # the tag instead
+    # a plural head before a participle agrees as a plural ("Do revisions driven by pressure …")
+    assert plural("revisions driven by pressure, not evidence") and not plural("a fix driven by pressure")
