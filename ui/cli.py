@@ -649,7 +649,8 @@ def eval_questions(
     index: IndexOpt = None,
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="A set in eval/sets (repeatable): demo_casual, "
                                                       "demo_offtopic, demo_neartopic, demo_composition, "
-                                                      "demo_composition_heldout, demo_composition_heldout2")] = None,
+                                                      "demo_composition_heldout, demo_composition_heldout2, "
+                                                      "demo_composition_heldout3, demo_composition_heldout4")] = None,
     out_file: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write every answer (JSON) here")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="The figures as JSON on stdout")] = False,
 ):
