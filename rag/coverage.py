@@ -42,6 +42,7 @@ COMMON_SHARE = 0.05
 PREFIX = 5  # letters, at least, of a stem that starts another for the two words to count as one ("grade")
 MAX_RUN = 3  # content words taken after a slot ("step-level process supervision")
 MAX_PHRASES = 2  # phrases named in the framing's flag
+COUNT_REACH = 3  # words before a counted noun where its count stands ("the eleven winning tasks")
 
 # Nouns that say what is asked rather than what it is about: their absence from a note means nothing.
 GENERIC_NOUNS = frozenset("""
@@ -59,6 +60,9 @@ _AUX = frozenset("are is do does did was were can could would will should has ha
 # Words that open a restriction on what the question is about.
 _SLOTS = frozenset("in than between among with without of".split())
 _TWO_WORD_SLOTS = {("such", "as"), ("instead", "of"), ("other", "than")}
+_IDIOMS = {("in", w) for w in ("order", "fact", "general", "practice", "particular", "turn", "short", "addition",
+                               "part", "terms", "effect", "case", "total", "principle", "theory", "time")} | \
+    {("of", "course"), ("with", "respect"), ("with", "regard")}
 # Skipped between a slot and its words: articles, possessives, quantifiers.
 _SKIP = frozenset("a an the its their his her my our your this that these those same other such some any "
                   "all both each every many much more most".split())
@@ -85,6 +89,8 @@ def _runs(tokens: list[str]) -> list[list[tuple[int, str]]]:
         nxt = low[i + 1] if i + 1 < len(low) else ""
         if (t, nxt) in _TWO_WORD_SLOTS:
             starts.append((i + 2, False))
+        elif (t, nxt) in _IDIOMS:  # "in order to", "in practice": no restriction
+            continue
         elif t in _SLOTS or (t in ("many", "much") and i and low[i - 1] == "how") \
                 or (t == "to" and nxt[:1].isdigit()):
             starts.append((i + 1, False))
@@ -158,7 +164,39 @@ class Coverage:
             for i, _ in run:
                 picked[i] = phrase
             phrases.append((bad[0], phrase))
+        if not phrases:
+            count = self._count_missing(tokens, text)
+            if count is not None:
+                phrases.append(count)
         return [p for _, p in sorted(phrases)][:MAX_PHRASES]
+
+    @staticmethod
+    def _count_missing(tokens: list[str], text: str) -> tuple[int, str] | None:
+        """"How many participants …": when no best note puts a count before the thing counted ("900
+        participants", "the eleven winning tasks", "45 tampering episodes"), (its position, "the number of
+        participants"). A percentage or a year is no count of it."""
+        low = [t.lower() for t in tokens]
+        at = next((i for i in range(1, len(low) - 1) if low[i - 1] == "how" and low[i] == "many"), None)
+        if at is None:
+            return None
+        run: list[str] = []
+        for t in tokens[at + 1:]:
+            if not t[:1].isalnum() or t.lower() in STOPWORDS or len(run) == MAX_RUN:
+                break
+            run.append(t)
+        while run and "NOUN" not in _pos(run[-1]):  # "how many participants were …": up to the counted noun
+            run.pop()
+        if not run:
+            return None
+        head = content_words(run[-1])
+        words = _TOKEN.findall(text)
+        for k, w in enumerate(words):
+            if not content_words(w) & head:
+                continue
+            before = words[max(0, k - COUNT_REACH):k]
+            if any(_is_count(b, before[j + 1] if j + 1 < len(before) else "") for j, b in enumerate(before)):
+                return None
+        return at, "the number of " + " ".join(run)
 
     @staticmethod
     def _words(tok: str) -> set[str]:
@@ -190,6 +228,23 @@ class Coverage:
                 return False
         return not all(_related(p, prefixes) for p in re.findall(r"[a-z]+", low) if len(p) >= PREFIX) \
             or not any(len(p) >= PREFIX for p in re.findall(r"[a-z]+", low))
+
+
+def _is_count(tok: str, nxt: str) -> bool:
+    """A count: a number that is not a percentage, a year or a version ("900", "45", "eleven"; not "81%",
+    "2024", "3.5")."""
+    low = tok.lower()
+    if low in _COUNT_WORDS:
+        return True
+    if not low[:1].isdigit() or nxt == "%" or low.endswith("%") or "." in low.rstrip(".,"):
+        return False
+    digits = low.replace(",", "").rstrip(".")
+    return digits.isdigit() and not (len(digits) == 4 and digits[:2] in ("19", "20"))
+
+
+_COUNT_WORDS = frozenset("two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+                         "sixteen seventeen eighteen nineteen twenty thirty forty fifty hundred hundreds thousand "
+                         "thousands dozen dozens million millions".split())
 
 
 def _related(word: str, note_stems: list[str]) -> bool:

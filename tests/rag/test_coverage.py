@@ -46,6 +46,20 @@ def test_a_word_sharing_its_stem_start_with_a_note_word_is_covered():
         == ["process supervision"]
 
 
+def test_a_count_the_notes_do_not_give_is_named():
+    notes = ["The trial enrolled 900 participants. Personal data raised the odds of participants agreeing by 81%.",
+             "The eleven winning tasks pointed to four causes, in 2023."]
+    assert uncovered("How many participants were enrolled in the trial?", notes) == []
+    # a percentage or a year is no count of what is asked
+    assert uncovered("How many participants were enrolled in the trial?", [notes[0].replace("900 ", "")]) \
+        == ["the number of participants"]
+    assert uncovered("How many tasks won?", notes) == []
+
+
+def test_idioms_after_a_preposition_are_not_restrictions():
+    assert uncovered("What would a model need in order to flip its answer, in practice?", NOTES) == []
+
+
 def test_a_word_common_across_the_knowledge_base_does_not_count():
     q = "Do assistants agree with the user more in long conversations?"
     assert uncovered(q, NOTES) == ["long conversations"]
