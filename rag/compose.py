@@ -30,7 +30,7 @@ from rag.answer import Paragraph, Sentence
 from rag.contradiction import opposition
 from rag.evidence import FOCUSED_MARGIN, Candidate, is_setup
 from rag.reading import Reading
-from rag.text import LINKED_TITLE
+from rag.text import LINKED_TITLE, content_words
 
 # -------------------------------------------------------------------------------------------- wording
 # Framing skeletons per question form: {clause} is the question as a clause, {concept} what it turns on.
@@ -245,7 +245,7 @@ def _connection(text: str) -> Sentence:
 def compose(question: str, reading: Reading, concept: str | None, evidence: Sequence[Candidate],
             pool: Sequence[Candidate], *, indirect: bool = False, missing: str | None = None,
             correction: Candidate | None = None, correction_claim: str | None = None,
-            focused: bool = False) -> tuple[str, list[Paragraph], str, list[str]]:
+            focused: bool = False, terms: dict[str, float] | None = None) -> tuple[str, list[Paragraph], str, list[str]]:
     """(framing, paragraphs, takeaway, takeaway cites) from the evidence (in reading order: the lead note
     first) and, when the premise check found one, the correcting sentence."""
     q = question
@@ -330,7 +330,39 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
     paragraphs = paragraphs[:MAX_PARAGRAPHS]
     cited = [c for p in paragraphs for s in p.sentences for c in s.cites]
     takeaway, tk = _takeaway(q, evidence, pool, used, set(cited), focused=focused)
+    answer = _answer_in_takeaway(takeaway, lead, pool, terms, used) if paragraphs and correction is None else None
+    if answer is not None:  # the one answering note's sentence that answers is read second, not kept for last
+        paragraphs[0].sentences.insert(1, _sentence(answer))
+        used.add(id(answer))
+        takeaway, tk = _takeaway(q, evidence, pool, used, set(cited), focused=focused)
     return frame, paragraphs, takeaway, tk
+
+
+def _answer_in_takeaway(takeaway: str, lead: Candidate | None, pool: Sequence[Candidate],
+                        terms: dict[str, float] | None, used: set[int]) -> Candidate | None:
+    """The takeaway's sentence, when it is the lead note's and holds more of the question's words than the lead
+    finding does, by ANSWER_LEXICAL_MARGIN of their IDF weight ("Which Inverse Scaling Prize task asks models to
+    alter a famous quotation …?": "Winning tasks included Memo Trap, where a familiar quotation must be
+    altered …" against the lead "McKenzie et al. (2023) reported the Inverse Scaling Prize …")."""
+    if lead is None or not terms:
+        return None
+    c = next((c for c in pool if c.text == takeaway and c.note_id == lead.note_id), None)
+    said = [s.vec for s in pool if id(s) in used and s.vec is not None]
+    if c is None or _WHY_IT_MATTERS.search(c.heading or "") or \
+            (c.vec is not None and any(float(v @ c.vec) >= RESTATES for v in said)):
+        return None  # what the note draws from its finding stays the takeaway; a restatement stays out
+    total = sum(terms.values())
+
+    def held(text: str) -> float:
+        words = content_words(text)
+        return sum(idf for t, idf in terms.items() if t in words) / total
+
+    return c if held(c.text) >= held(lead.text) + ANSWER_LEXICAL_MARGIN else None
+
+
+# the question's IDF-weighted words a takeaway sentence must hold beyond the lead's to be read as the answer
+# (on the demo sets the sentences moved this way lead by 0.13-0.40; ties and near-ties stay takeaways)
+ANSWER_LEXICAL_MARGIN = 0.1
 
 
 # a sentence that points at another note's result instead of stating one: "X is also one component of “…”",

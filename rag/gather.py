@@ -92,6 +92,15 @@ class Gatherer:
 
         return resolve
 
+    def question_terms(self, question: str) -> dict[str, float]:
+        """The question's content words the notes use, stem -> IDF (from the lexical index; none without one)."""
+        lex = self.index.lexical()
+        if lex is None or lex.retriever is None:
+            return {}
+        from rag.query_terms import query_terms
+
+        return {t.term: t.idf for t in query_terms(lex, question) if t.df > 0}
+
     def gather(self, question: str, r: Retrieval, hits: list, notes: dict[str, dict], indirect: bool) -> Gathered:
         s = self.settings
         best = r.best_dense if r.best_dense is not None else -1.0
@@ -126,7 +135,8 @@ class Gatherer:
                     and reading.clause.split(" ", 1)[0] in ("why", "how"):
                 claim = reading.clause.split(" ", 1)[1]
         ctx = Context(question, rows, chosen, chosen_pre, themes_of(rows), indirect=indirect, reading=reading,
-                      concept=concept, correction=correction, correction_claim=claim, focused=focused)
+                      concept=concept, correction=correction, correction_claim=claim, focused=focused,
+                      terms=self.question_terms(question))
         return Gathered(ctx, usable)
 
     @staticmethod

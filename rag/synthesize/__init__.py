@@ -30,6 +30,7 @@ class Context:
     correction_claim: str | None = None  # what the question takes for granted
     missing: str | None = None  # what the question asks that the evidence does not cover (rag.judge), if known
     focused: bool = False  # one note answers (rag.evidence.is_focused): the takeaway is that note's
+    terms: dict[str, float] = field(default_factory=dict)  # the question's words the notes use: stem -> IDF
 
 
 @dataclass

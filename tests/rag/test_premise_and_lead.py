@@ -133,3 +133,20 @@ def test_what_is_questions_read_as_clauses_with_the_copula_last():
     assert read("What are induction heads and how do they work?").clause == "what induction heads are"
     assert read("What is happening inside the model when it fakes alignment?").clause == \
         "what is happening inside the model when it fakes alignment"
+
+
+def test_a_takeaway_that_answers_better_than_the_lead_is_read_second():
+    from rag.compose import _answer_in_takeaway
+
+    lead = _cand("McKenzie et al. (2023) reported the Inverse Scaling Prize, a contest for tasks.", 0.8)
+    answer = _cand("Winning tasks included Memo Trap, where a famous quotation must be altered but large models "
+                   "complete it as memorised.", 0.6)
+    why = _cand("Larger models complete memorised quotations rather than alter them, so scale can hurt.", 0.6)
+    for k, c in enumerate((lead, answer, why)):
+        c.vec = np.eye(4, dtype=np.float32)[k]
+    why.heading, answer.heading = "Why it matters", "Finding"
+    terms = {"invers": 2.0, "scale": 1.0, "prize": 2.0, "alter": 3.0, "famous": 3.0, "quotat": 3.0, "memoris": 3.0}
+    assert _answer_in_takeaway(answer.text, lead, [lead, answer, why], terms, {id(lead)}) is answer
+    # what the note draws from its finding stays the takeaway; so does a sentence no closer to the question
+    assert _answer_in_takeaway(why.text, lead, [lead, answer, why], terms, {id(lead)}) is None
+    assert _answer_in_takeaway(answer.text, lead, [lead, answer], {"invers": 1.0, "quotat": 1.0}, {id(lead)}) is None
