@@ -42,6 +42,7 @@ COMMON_SHARE = 0.05
 PREFIX = 5  # letters, at least, of a stem that starts another for the two words to count as one ("grade")
 MAX_RUN = 3  # content words taken after a slot ("step-level process supervision")
 MAX_PHRASES = 2  # phrases named in the framing's flag
+TITLE_CASE_SHARE = 0.5  # capitalised share of a question's longer words above which it is in title case
 COUNT_REACH = 3  # words before a counted noun where its count stands ("the eleven winning tasks")
 
 # Nouns that say what is asked rather than what it is about: their absence from a note means nothing.
@@ -53,6 +54,9 @@ finding findings study studies paper papers work research researchers evidence m
 approaches effect effects role problem problems issue issues idea ideas view views point points sense reason
 reasons number numbers amount level levels degree extent difference differences change changes side sides
 tendency tendencies ability abilities capacity propensity willingness likelihood chance chances habit
+management diagnosis treatment setting settings context perspective role use presence absence basis
+condition conditions sample samples length reduction increase decrease risk risks rate rates version form
+forms variant variants implication implications another
 """.split())
 
 # Openings after which the next words are the question's subject ("Are children …", "Does RLHF …").
@@ -61,26 +65,36 @@ _AUX = frozenset("are is do does did was were can could would will should has ha
 _SLOTS = frozenset("in than between among with without of".split())
 _TWO_WORD_SLOTS = {("such", "as"), ("instead", "of"), ("other", "than")}
 _IDIOMS = {("in", w) for w in ("order", "fact", "general", "practice", "particular", "turn", "short", "addition",
-                               "part", "terms", "effect", "case", "total", "principle", "theory", "time")} | \
+                               "part", "terms", "effect", "case", "total", "principle", "theory", "time", "vivo",
+                               "vitro", "situ")} | \
     {("of", "course"), ("with", "respect"), ("with", "regard")}
 # Skipped between a slot and its words: articles, possessives, quantifiers.
 _SKIP = frozenset("a an the its their his her my our your this that these those same other such some any "
                   "all both each every many much more most".split())
+_ROMAN = re.compile(r"^(?:I{1,3}|IV|VI{0,3}|IX|X{1,3})$")
 _STOPS = frozenset({"instead", "such", "other", "rather", "compared", "versus", "vs"})  # a run ends at these
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*|\d[\d.,%]*|[^\sA-Za-z0-9]")
 
 
-def _is_name(tok: str, i: int) -> bool:
-    """A capitalised word not opening the question, or an acronym ("GPU", "API", "LoRA", "Llama")."""
+def _is_name(tok: str, i: int, title_case: bool = False) -> bool:
+    """A capitalised word not opening the question, or an acronym ("GPU", "API", "LoRA", "Llama"). In a
+    question written in title case ("Are Biochemical Markers of Bone Turnover Representative …?", as paper
+    titles are) a capital says nothing: only an acronym is a name there."""
     letters = tok.replace("-", "").replace("'", "").replace("’", "")
     if not letters[:1].isalpha():
         return False
     if len(letters) > 1 and sum(ch.isupper() for ch in letters) >= 2:
         return True
-    return i > 0 and letters[0].isupper() and tok.lower() != "i"
+    return i > 0 and letters[0].isupper() and tok.lower() != "i" and not title_case
 
 
-def _runs(tokens: list[str]) -> list[list[tuple[int, str]]]:
+def _title_case(tokens: list[str]) -> bool:
+    """Most of the question's longer words are capitalised."""
+    words = [t for t in tokens if len(t) > 3 and t[:1].isalpha() and t.lower() not in STOPWORDS]
+    return len(words) >= 3 and sum(t[0].isupper() for t in words) > TITLE_CASE_SHARE * len(words)
+
+
+def _runs(tokens: list[str], title: bool = False) -> list[list[tuple[int, str]]]:
     """The runs of content words after each restricting slot, "how many/much", "which" and an opening
     auxiliary."""
     low = [t.lower() for t in tokens]
@@ -106,7 +120,8 @@ def _runs(tokens: list[str]) -> list[list[tuple[int, str]]]:
         run: list[tuple[int, str]] = []
         while j < len(low) and len(run) < MAX_RUN and tokens[j][:1].isalnum() and low[j] not in STOPWORDS \
                 and low[j] not in _STOPS:
-            if run and _follows_as_verb(run[-1][1], tokens[j], subject, low[j + 1] if j + 1 < len(low) else ""):
+            if run and _follows_as_verb(run[-1][1], tokens[j], subject, low[j + 1] if j + 1 < len(low) else "",
+                                        title):
                 break
             run.append((j, tokens[j]))
             j += 1
@@ -115,13 +130,13 @@ def _runs(tokens: list[str]) -> list[list[tuple[int, str]]]:
     return out
 
 
-def _follows_as_verb(prev: str, word: str, subject: bool, nxt: str) -> bool:
+def _follows_as_verb(prev: str, word: str, subject: bool, nxt: str, title: bool = False) -> bool:
     """``word`` after the noun ``prev`` reads as the question's verb: in the subject, any word that can be one
     ("does the overseer | keep …"); after a preposition, where nouns pile up ("in text chat", "with process
     supervision"), a word that cannot be a noun ("… models | getting …") or one a function word follows
     ("… uncertainty | hold up", "… bits | affect its …")."""
     pos, prev_pos = _pos(word), _pos(prev)
-    if _is_name(word, 1) or not pos & {"VERB", "AUX"} or not ("NOUN" in prev_pos or not prev_pos):
+    if _is_name(word, 1, title) or not pos & {"VERB", "AUX"} or not ("NOUN" in prev_pos or not prev_pos):
         return False
     return subject or "NOUN" not in pos or (nxt in STOPWORDS and nxt not in ("of", "and", "or"))
 
@@ -141,18 +156,23 @@ class Coverage:
         prefixes = sorted(w for w in have if len(w) >= PREFIX and w.isalpha())
         tokens = _TOKEN.findall(question)
         picked: dict[int, str] = {}
-        runs = _runs(tokens)
+        title = _title_case(tokens)
+        runs = _runs(tokens, title)
         named: list[list[tuple[int, str]]] = []
+        opening = {0} | {i + 1 for i, t in enumerate(tokens) if t in (":", ".", "?", "!")}  # a sentence's first word
+        defined = {m.group(1) for m in re.finditer(r"\(([A-Z][A-Za-z0-9-]{1,9})\)", question)}  # "… (MRM)"
         for i, t in enumerate(tokens):  # consecutive names are one ("United States")
-            if _is_name(t, i):
+            if t in defined or _ROMAN.match(t):
+                continue
+            if _is_name(t, 0 if i in opening else i, title):
                 if named and named[-1][-1][0] == i - 1:
                     named[-1].append((i, t))
                 else:
                     named.append([(i, t)])
         phrases: list[tuple[int, str]] = []
         for run in runs + named:
-            if not any(self._absent(t, i, have, prefixes, tokens[i + 1] if i + 1 < len(tokens) else "")
-                       for i, t in run):
+            if not any(self._absent(t, 0 if i in opening else i, have, prefixes,
+                                    tokens[i + 1] if i + 1 < len(tokens) else "", title) for i, t in run):
                 continue
             bad = [i for i, t in run if self._unused(t, have)]
             words = [t for i, t in run if i >= bad[0]]
@@ -208,7 +228,8 @@ class Coverage:
         return bool(words) and not tok[:1].isdigit() and \
             not all(any(v in have for v in spelling_variants(w)) for w in words)
 
-    def _absent(self, tok: str, i: int, have: set[str], prefixes: list[str], following: str) -> bool:
+    def _absent(self, tok: str, i: int, have: set[str], prefixes: list[str], following: str,
+                title: bool = False) -> bool:
         """``tok`` names something the notes never mention (the module's rule)."""
         if not self._unused(tok, have):
             return False
@@ -218,7 +239,7 @@ class Coverage:
             return False
         if self.share is not None and all(self.share(w) >= COMMON_SHARE for w in words):
             return False
-        name = _is_name(tok, i)
+        name = _is_name(tok, i, title)
         if not name:
             parts = [p for p in low.split("-") if p]
             pos = _pos(parts[-1]) if parts else set()

@@ -60,6 +60,15 @@ def test_idioms_after_a_preposition_are_not_restrictions():
     assert uncovered("What would a model need in order to flip its answer, in practice?", NOTES) == []
 
 
+def test_title_case_sentence_openings_and_defined_acronyms_are_not_names():
+    notes = ["Bone turnover markers were compared with histomorphometry in postmenopausal women."]
+    assert uncovered("Are Biochemical Markers of Bone Turnover Representative of Bone Histomorphometry?", notes) \
+        == []
+    assert uncovered("Bone turnover in women: Another marker of histomorphometry?", notes) == []
+    assert uncovered("Do turnover markers (BTM) track histomorphometry in women, part II?", notes) == []
+    assert uncovered("Do turnover markers track histomorphometry in women in the UK?", notes) == ["UK"]
+
+
 def test_a_word_common_across_the_knowledge_base_does_not_count():
     q = "Do assistants agree with the user more in long conversations?"
     assert uncovered(q, NOTES) == ["long conversations"]
