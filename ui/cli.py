@@ -683,8 +683,9 @@ def eval_llm_replay(
     index: IndexOpt = None,
     threshold: Annotated[Optional[float], typer.Option(help="Support threshold to try (default: the setting)")] = None,
     details: Annotated[bool, typer.Option("--details", help="List every sentence kept or dropped wrongly")] = False,
-    set_name: Annotated[str, typer.Option("--set", help="main (the replies the checks were calibrated on), heldout "
-                                          "or heldout2 (written after the rules were frozen)")] = "main",
+    set_name: Annotated[str, typer.Option("--set", help="main (the replies the checks were calibrated on), heldout, "
+                                          "heldout2, heldout3 or heldout4 (each written after the rules of its round "
+                                          "were frozen)")] = "main",
     json_out: Annotated[bool, typer.Option("--json", help="The figures as JSON")] = False,
 ):
     """Keep-rate of faithful capable-model sentences and catch-rate of injected faults, by kind
