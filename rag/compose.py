@@ -245,7 +245,8 @@ def _connection(text: str) -> Sentence:
 def compose(question: str, reading: Reading, concept: str | None, evidence: Sequence[Candidate],
             pool: Sequence[Candidate], *, indirect: bool = False, missing: str | None = None,
             correction: Candidate | None = None, correction_claim: str | None = None,
-            focused: bool = False, terms: dict[str, float] | None = None) -> tuple[str, list[Paragraph], str, list[str]]:
+            focused: bool = False, terms: dict[str, float] | None = None
+            ) -> tuple[str, list[Paragraph], str, list[str]]:
     """(framing, paragraphs, takeaway, takeaway cites) from the evidence (in reading order: the lead note
     first) and, when the premise check found one, the correcting sentence."""
     q = question
@@ -347,9 +348,7 @@ def _answer_in_takeaway(takeaway: str, lead: Candidate | None, pool: Sequence[Ca
     if lead is None or not terms:
         return None
     c = next((c for c in pool if c.text == takeaway and c.note_id == lead.note_id), None)
-    said = [s.vec for s in pool if id(s) in used and s.vec is not None]
-    if c is None or _WHY_IT_MATTERS.search(c.heading or "") or \
-            (c.vec is not None and any(float(v @ c.vec) >= RESTATES for v in said)):
+    if c is None or _WHY_IT_MATTERS.search(c.heading or "") or _restates(c, [s for s in pool if id(s) in used]):
         return None  # what the note draws from its finding stays the takeaway; a restatement stays out
     total = sum(terms.values())
 
@@ -374,6 +373,12 @@ _ECHO = re.compile(r"\b(is also (?:one|a|an)|the same (?:effect|result|pattern|f
 
 def is_pointer(c: Candidate) -> bool:
     return "“" in c.text and bool(_ECHO.search(LINKED_TITLE.sub(" ", c.text)))
+
+
+def _restates(c: Candidate, said: Sequence[Candidate]) -> bool:
+    """``c`` is close in meaning to a sentence the answer quoted (``said``), or inside one (a repaired pair)."""
+    return (c.vec is not None and any(s.vec is not None and float(s.vec @ c.vec) >= RESTATES for s in said)) or \
+        any(c.text in s.text for s in said)
 
 
 def _takes_away(c: Candidate) -> bool:
@@ -447,16 +452,11 @@ def _takeaway(question: str, evidence: Sequence[Candidate], pool: Sequence[Candi
                and (_WHY_IT_MATTERS.search(c.heading or "") or _IMPLIES.search(c.text)) for c in mine):
             pool = mine
 
-    said = [c.vec for c in pool if id(c) in used and c.vec is not None]
-    said_text = [c.text for c in pool if id(c) in used]
-
-    def restates(c: Candidate) -> bool:  # close in meaning to a quoted sentence, or inside one (a repaired pair)
-        return (c.vec is not None and any(float(v @ c.vec) >= RESTATES for v in said)) or \
-            any(c.text in t for t in said_text)
+    said = [c for c in pool if id(c) in used]
 
     def ok(c: Candidate, links_cited: bool = True) -> bool:
         return (id(c) not in used and c.note_id in cited and not c.dangling and c.relevance >= floor
-                and (set(c.link_ids) <= cited or not links_cited) and not restates(c) and not is_setup(c))
+                and (set(c.link_ids) <= cited or not links_cited) and not _restates(c, said) and not is_setup(c))
 
     # a note's own "why it matters": the insight it draws; a linked note it names but the answer does not cite
     # is read by its title, uncited (the takeaway cites only what the reading cites)

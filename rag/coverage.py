@@ -17,8 +17,8 @@ The rule reads only the question and the notes' words; no model runs:
 * **what counts**: a word the best notes (the top hits and the notes the evidence comes from) never use in
   any spelling, that is a noun (per lemminflect's English lexicon: a "voice" or a "fee", not "basically" or
   "getting"), is not one of the words questions use about asking itself (``GENERIC_NOUNS``: "results",
-  "methods", "stuff"), is not common across the whole knowledge base (``COMMON_SHARE``), and shares no
-  has no stem in the best notes that starts its own or is started by it ("graders" is covered by "graded").
+  "methods", "stuff"), is not common across the whole knowledge base (``COMMON_SHARE``), and has no stem in
+  the best notes that starts its own or is started by it ("graders" is covered by "graded").
 
 Casual wording is the hard case: "do chatbots basically just suck up to you" holds many words no note uses,
 but they are verbs, adverbs and slang outside the restricting slots, which is why the slots and the noun test
@@ -153,9 +153,9 @@ class Coverage:
         (at most MAX_PHRASES, each a few of the question's own words)."""
         text = " ".join(note_texts)
         have = content_words(text)
-        prefixes = sorted(w for w in have if len(w) >= PREFIX and w.isalpha())
+        stems = sorted(w for w in have if len(w) >= PREFIX and w.isalpha())
         tokens = _TOKEN.findall(question)
-        picked: dict[int, str] = {}
+        picked: set[int] = set()  # tokens already inside a named phrase
         title = _title_case(tokens)
         runs = _runs(tokens, title)
         named: list[list[tuple[int, str]]] = []
@@ -171,7 +171,7 @@ class Coverage:
                     named.append([(i, t)])
         phrases: list[tuple[int, str]] = []
         for run in runs + named:
-            if not any(self._absent(t, 0 if i in opening else i, have, prefixes,
+            if not any(self._absent(t, 0 if i in opening else i, have, stems,
                                     tokens[i + 1] if i + 1 < len(tokens) else "", title) for i, t in run):
                 continue
             bad = [i for i, t in run if self._unused(t, have)]
@@ -181,8 +181,7 @@ class Coverage:
             phrase = " ".join(words).rstrip("'’").removesuffix("'s").removesuffix("’s")
             if any(i in picked for i, _ in run if i >= bad[0]) or not phrase:
                 continue
-            for i, _ in run:
-                picked[i] = phrase
+            picked.update(i for i, _ in run)
             phrases.append((bad[0], phrase))
         if not phrases:
             count = self._count_missing(tokens, text)
@@ -228,7 +227,7 @@ class Coverage:
         return bool(words) and not tok[:1].isdigit() and \
             not all(any(v in have for v in spelling_variants(w)) for w in words)
 
-    def _absent(self, tok: str, i: int, have: set[str], prefixes: list[str], following: str,
+    def _absent(self, tok: str, i: int, have: set[str], stems: list[str], following: str,
                 title: bool = False) -> bool:
         """``tok`` names something the notes never mention (the module's rule)."""
         if not self._unused(tok, have):
@@ -247,8 +246,8 @@ class Coverage:
                 return False
             if "ADJ" in pos and following[:1].isalnum():  # a modifier before its noun: "a long worked solution"
                 return False
-        return not all(_related(p, prefixes) for p in re.findall(r"[a-z]+", low) if len(p) >= PREFIX) \
-            or not any(len(p) >= PREFIX for p in re.findall(r"[a-z]+", low))
+        long_parts = [p for p in re.findall(r"[a-z]+", low) if len(p) >= PREFIX]
+        return not long_parts or not all(_related(p, stems) for p in long_parts)
 
 
 def _is_count(tok: str, nxt: str) -> bool:

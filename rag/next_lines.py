@@ -63,7 +63,6 @@ def thread_clause(description: str) -> str | None:
     noun phrases), then a finite verb — an auxiliary or modal, a plain verb after a plural subject ("fair
     comparisons shrink the gains"), or an -s form where a plural noun could not stand ("reflection alone fails",
     "optimising against a monitor teaches hiding"; not "right answers with …", "recognising tests in practice")."""
-    from rag.lexicon import base_verb, pos
     from rag.reading import BASE_VERBS
 
     words = description.split()
@@ -117,13 +116,18 @@ def plural(phrase: str) -> bool:
         return False  # a gerund's phrase is singular: "recognising tests in practice"
     # the head noun: the word before the first preposition or participle ("internal directions tracking …",
     # "revisions driven by pressure")
-    from rag.lexicon import pos
-
     head = next((words[i - 1] for i, w in enumerate(words) if i and (w.lower() in _PREPOSITIONS or (
-        w.lower().endswith("ing") and len(w) > 4) or (w.lower().endswith(("ed", "en")) and "VERB" in pos(w) and "NOUN" not in pos(w)))),
-        words[-1] if words else "")
+        w.lower().endswith("ing") and len(w) > 4) or _participle(w))), words[-1] if words else "")
     h = head.lower().strip(",.")
     return len(h) > 3 and h.endswith("s") and not h.endswith(("ss", "us", "is", "ics", "ness", "sis"))
+
+
+def _participle(word: str) -> bool:
+    """A past participle that cannot be a noun ("driven", "trained"; not "need" or "seed")."""
+    from rag.lexicon import pos
+
+    p = pos(word)
+    return word.lower().endswith(("ed", "en")) and "VERB" in p and "NOUN" not in p
 
 
 def _agree(wording: str, a: str, b: str) -> str:
