@@ -35,7 +35,7 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 # (at that strength or above) says more than the evidence does: "some of 25 models" -> "all models",
 # "suggests" -> "proves", "in one study" -> "consistently", "could" -> "will".
 UNIVERSAL = frozenset("""all every everything everyone everybody always never none entirely completely totally wholly
-purely solely invariably universally consistently indefinitely forever whole entire fully""".split())
+purely solely invariably universally consistently reliably indefinitely forever whole entire fully""".split())
 CERTAIN = frozenset("""prove proves proved proven proof guarantee guarantees guaranteed certain certainly definitely
 undoubtedly conclusively conclusive inevitable inevitably impossible""".split())
 UNIQUE = frozenset("single sole".split())  # only after "the" ("the single strongest"; "single answers" is no claim)
@@ -47,7 +47,15 @@ _PHRASES = ((re.compile(r"\brule[sd]? out\b|\bruling out\b"), "certain"),
 # "will" is a prediction stated as certain unless a hedge follows it ("will tend to", "will likely")
 _WILL = re.compile(r"\bwill (?!(?:\w+ )?(?:tend|likely|probably|often|usually|generally|typically|sometimes|"
                    r"rarely|seldom|perhaps|possibly|not necessarily)\b)")
-_SOFTENERS = {"almost", "nearly", "near", "not", "cannot", "virtually", "practically", "if", "roughly", "approximately"}
+_SOFTENERS = {"almost", "nearly", "near", "not", "cannot", "virtually", "practically", "if", "roughly", "approximately",
+              "close"}  # "close to nothing"
+# a softened universal over a population ("nearly all of the policies", "almost every run") is still a majority claim
+_NEAR = frozenset("almost nearly virtually practically".split())
+_NEAR_ALL = frozenset("all every everyone everybody everything".split())
+# an answer's opening hedge ("Largely yes: ...", "Mostly it is not a lack of ability"): weaker than the bare answer,
+# not a claim about a population
+_ANSWER_HEDGE = frozenset("mostly largely generally".split())
+_HEDGED = frozenset("yes no not it this that so true".split())
 # what each class may be backed by in the evidence (a stronger word backs a weaker one)
 _BACKED_BY = {"universal": {"universal"}, "universal-": {"universal-"}, "certain": {"certain"},
               "unique": {"unique", "universal"}, "majority": {"majority", "universal", "universal-"},
@@ -76,8 +84,8 @@ def _class(tok: str) -> str | None:
 # X" says no protocol always won: neither "none" nor "consistently" is a universal there); one after a partial
 # quantifier in its clause is restricted to that part ("much of what matters is never written").
 _NEGATORS = frozenset("not no none never nothing neither nor cannot without fail fails failed".split())
-_FREQUENCY = frozenset("always consistently entirely completely totally wholly invariably universally forever "
-                       "indefinitely".split())
+_FREQUENCY = frozenset("always consistently reliably entirely completely totally wholly invariably universally "
+                       "forever indefinitely".split())
 _PARTIAL = frozenset("some many much several few part minority share portion".split())
 # quantifiers over a population, whose head (the noun they quantify) must be the one the evidence quantifies:
 # "models from every developer" does not back "every model"
@@ -126,8 +134,12 @@ def strength_items(text: str, backing: bool = False) -> list[tuple[str, str, fro
         prev = toks[max(0, i - 2):i]
         if c == "unique" and (i == 0 or toks[i - 1] != "the"):
             continue
-        if any(p in _SOFTENERS for p in prev):  # "almost never", "not all", "nearly every"
+        if c == "universal" and t in _NEAR_ALL and prev and prev[-1] in _NEAR:
+            c = "majority"  # "nearly all of the exploiting policies": said of most of them at least
+        elif any(p in _SOFTENERS for p in prev):  # "almost never", "not all"
             continue
+        if c == "majority" and i == 0 and t in _ANSWER_HEDGE and toks[1:2] and toks[1] in _HEDGED:
+            continue  # "Largely yes: ...": a hedged answer
         if c == "certain" and any(p in ("no", "without", "nor") for p in prev):
             continue  # "no guarantee", "without proof": the certainty is denied, not claimed
         if t == "all" and i > 0 and toks[i - 1] == "at":
@@ -208,7 +220,23 @@ def overclaim(claim: str, evidence: Sequence[str], aligned: int = ALIGNED) -> st
             return any(_related(a, b) for a in head for b in sent_stems)
         return any(_related(a, b) for a in head for b in h2)
 
+    def same_word(word: str) -> bool:
+        """An aligned evidence sentence has the adverb's own adjective, not denied: "a pure capability explanation"
+        for "a purely capability-based explanation" (the adjective is in no class, so it backs nothing itself)."""
+        if not word.endswith("ly"):
+            return False
+        base = stem(word)
+        for t in sents[:aligned]:
+            toks = _TOKEN.findall(t.lower())
+            for i, w in enumerate(toks):
+                if (w != word and _class(w) is None and stem(w) == base
+                        and not set(toks[max(0, i - 2):i]) & (_NEGATORS | _SOFTENERS)):
+                    return True
+        return False
+
     for c, word, head in mine:
+        if same_word(word):
+            continue
         if not any(c2 in _BACKED_BY[c] and backs(head, h2, st) for (c2, _, h2), st in theirs):
             return word
     return None
@@ -226,6 +254,9 @@ _NORMAL = [(re.compile(p), r) for p, r in (
     (r"\b(?:unable|struggled?|struggles|struggling) to\b", "not"),
     (r"\b(?:rarely|seldom|hardly ever)\b", "not"),
     (r"\bdid little\b", "did not"),
+    # "let the first attempt drift freely away from the base model": it departed, where "kept it close" says it stayed
+    (r"\b(?:drift|drifts|drifted|drifting|stray|strays|strayed|straying|wander|wanders|wandered|wandering)"
+     r"(?: \w+ly)? away\b", "departed"),
     (r"\bwithout\b", "not"),
     # direction verbs the shared cue list (rag.contradiction) does not read, as the ones it does
     (r"(?<![-\w])(?:lowered|lowering|lowers|halved|narrowed|narrowing|plummeted|slashed)(?![-\w])", "decreased"),
@@ -367,7 +398,7 @@ def _directions(text: str) -> dict[str, int]:
 # the defection" / "kept the defection". A transitive word acts on the words after it, an intransitive (or passive)
 # one on the words before it; "closed", "ended", "stopped" are either, by whether a word follows in their clause.
 _END_AFTER = ("remov", "eliminat", "erase", "erasi", "abolish", "eradicat", "suppress", "prevent", "cured")
-_END_BEFORE = ("vanish", "disappear", "ceased", "faded", "gone")
+_END_BEFORE = ("vanish", "disappear", "ceased", "faded", "gone", "departed")
 _END_EITHER = {"closed", "closes", "close", "ended", "ends", "stopped", "stops"}
 _PERSIST_AFTER = ("kept", "keep", "retain", "preserv", "still")
 _PERSIST_BEFORE = ("remain", "persist", "surviv", "stayed", "stays", "intact", "linger")

@@ -43,6 +43,9 @@ _RECOVERED = "Given the location of the fault, the robots recovered and their fi
     # a comparative of length is a direction
     ("The unfaithful explanations were on average shorter than the faithful ones.",
      ["The unfaithful explanations were on average longer than the faithful ones."], "averag"),
+    # "drift away" is a departure: against "kept ... close"
+    ("The regulariser let the student's weights drift slowly away from the teacher's.",
+     ["The regulariser kept the student's weights close to the teacher's."], "student"),
 ])
 def test_reversals_without_a_shared_cue_word_are_caught(claim, evidence, word):
     assert reversal(claim, evidence) == word
@@ -121,6 +124,11 @@ _PRUNING = "Pruning cut the parser's memory by a third across all three test lan
      "whole"),
     ("The method recovered the entire loss.", ["None of the baselines recovered the loss."], "entire"),
     ("Most parsers lost a third of their memory.", [_PRUNING], "most"),
+    # "reliably" is a frequency claim; "nearly all" still claims a majority
+    ("Longer prompts reliably lowered the refusal rate.", ["In two of five runs longer prompts lowered the refusal rate."],
+     "reliably"),
+    ("Their best probe flagged nearly all of the poisoned checkpoints.",
+     ["The authors proposed probing for poisoned checkpoints; simple probes did only moderately well."], "all"),
 ])
 def test_overclaims_by_scope_and_head_are_caught(claim, evidence, word):
     assert overclaim(claim, evidence) == word
@@ -139,6 +147,13 @@ def test_overclaims_by_scope_and_head_are_caught(claim, evidence, word):
     # a superlative or a degree is no population quantifier, and "from nothing" is an idiom
     ("The most direct fix was pruning, which cut the parser's memory by a third.", [_PRUNING]),
     ("Pruning did not start from nothing: the parser's memory fell by a third.", [_PRUNING]),
+    # an answer's opening hedge, "close to nothing", and the evidence's own adjective for the claim's adverb
+    ("Largely yes: pruning cut the parser's memory by a third.", [_PRUNING]),
+    ("Mostly it is not the parser: pruning cut its memory by a third.", [_PRUNING]),
+    ("On one language the saving was close to nothing.", ["On one language pruning saved almost no memory."]),
+    ("The drop argues against a purely size-based account of the parser's memory.",
+     ["The drop argues against a pure size account of the parser's memory."]),
+    ("Nearly all of the parsers lost a third of their memory.", ["Most parsers lost a third of their memory."]),
 ])
 def test_faithful_strength_stands(claim, evidence):
     assert overclaim(claim, evidence) is None
