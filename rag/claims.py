@@ -47,6 +47,8 @@ _PHRASES = ((re.compile(r"\brule[sd]? out\b|\bruling out\b"), "certain"),
 # "will" is a prediction stated as certain unless a hedge follows it ("will tend to", "will likely")
 _WILL = re.compile(r"\bwill (?!(?:\w+ )?(?:tend|likely|probably|often|usually|generally|typically|sometimes|"
                    r"rarely|seldom|perhaps|possibly|not necessarily)\b)")
+# "the size that will be deployed": a relative clause names a thing, it predicts nothing
+_RELATIVE_WILL = re.compile(r"\b(that|which) will be (\w+ed)\b")
 _SOFTENERS = {"almost", "nearly", "near", "not", "cannot", "virtually", "practically", "if", "roughly", "approximately",
               "close"}  # "close to nothing"
 # a softened universal over a population ("nearly all of the policies", "almost every run") is still a majority claim
@@ -152,6 +154,9 @@ def strength_items(text: str, backing: bool = False) -> list[tuple[str, str, fro
             continue  # "all of them": the items just named, not a population
         if t == "all" and (i + 1 < len(toks) and (toks[i + 1].endswith("ed") or toks[i + 1] in _VERBS
                                                   or toks[i + 1] in _COUNTS or toks[i + 1].isdigit())):
+            if backing and not (toks[i + 1] in _COUNTS or toks[i + 1].isdigit()):  # "which all pointed the same
+                # way", as evidence, backs "every one of them" in a sentence about them ("all 16 models" quantifies)
+                out.append((c, t, None))
             continue  # "X, Y and Z all left ...": a distributive pronoun over the items named, not a population
         head: frozenset[str] | None = None
         if t in _DETERMINERS:  # the noun phrase after it, up to HEAD_WORDS words ("most of its reward hacks")
@@ -173,7 +178,7 @@ def strength_items(text: str, backing: bool = False) -> list[tuple[str, str, fro
         m = rx.search(low)
         if m and c not in have:
             out.append((c, m.group(0), None))
-    if _WILL.search(low) and "will" not in have:
+    if _WILL.search(_RELATIVE_WILL.sub(r"\1 is \2", low)) and "will" not in have:
         out.append(("will", "will", None))
     return out
 

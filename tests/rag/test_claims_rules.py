@@ -124,6 +124,9 @@ _PRUNING = "Pruning cut the parser's memory by a third across all three test lan
      "whole"),
     ("The method recovered the entire loss.", ["None of the baselines recovered the loss."], "entire"),
     ("Most parsers lost a third of their memory.", [_PRUNING], "most"),
+    # "all 16 parsers" quantifies parsers: it does not back "every language" said in the same sentence
+    ("All 16 parsers improved, and the best one matched the baseline on every language.",
+     ["All 16 parsers improved overall, but none matched the baseline across languages."], "every"),
     # "reliably" is a frequency claim; "nearly all" still claims a majority
     ("Longer prompts reliably lowered the refusal rate.", ["In two of five runs longer prompts lowered the refusal rate."],
      "reliably"),
@@ -154,6 +157,10 @@ def test_overclaims_by_scope_and_head_are_caught(claim, evidence, word):
     ("The drop argues against a purely size-based account of the parser's memory.",
      ["The drop argues against a pure size account of the parser's memory."]),
     ("Nearly all of the parsers lost a third of their memory.", ["Most parsers lost a third of their memory."]),
+    # "which all pointed the same way" backs "every one of those measures"; a relative clause predicts nothing
+    ("The gain showed on every accuracy measure used, from exact match to F1.",
+     ["Accuracy was measured by exact match, F1 and human rating, which all pointed the same way."]),
+    ("So the lever is to test the parser at the size that will be deployed.", [_PRUNING]),
 ])
 def test_faithful_strength_stands(claim, evidence):
     assert overclaim(claim, evidence) is None
