@@ -120,7 +120,8 @@ class Gatherer:
         if focused:  # the one note that answers is read further: its context and its own takeaway are in it
             chosen_pre += ev.focus_extra(cands, hits[0].note_id, chosen_pre)
         vecs = self.vectors([c.text for c in chosen_pre])
-        ev.score(chosen_pre, vecs, r.qvec, {h.note_id: h.dense or 0.0 for h in usable}, form=reading.form)
+        ev.score(chosen_pre, vecs, r.qvec, {h.note_id: h.dense or 0.0 for h in usable}, form=reading.form,
+                 question=question)
         chosen = ev.select(chosen_pre, s.synthesis.max_sentences, focused=focused)
         if not chosen:
             return Gathered(None, usable)

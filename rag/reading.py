@@ -98,6 +98,8 @@ def clause_of(question: str) -> str | None:
             if split is None and lead > 1 and rest and w0 in ("which", "what", "who"):
                 split = [aux, *rest]  # "which ones do it the most": the auxiliary is the main verb
             return " ".join([*head, *split]) if split else None
+        if aux in _BE and lead > 1 and rest and w0 in ("which", "what", "who", "whose") and _participle(rest[0]):
+            return " ".join([*head, aux, *rest])  # "which model was fine-tuned on …": the wh phrase is the subject
         if aux in _BE and lead > 1 and rest:  # "how strong is the evidence that …" → "how strong the evidence … is"
             rest = _lower_first(rest)
             to = next((i for i, w in enumerate(rest) if w.lower() == "to" and i > 0), None)
@@ -121,6 +123,14 @@ def clause_of(question: str) -> str | None:
         split = _aux_moved(words[1:], w0)
         return " ".join(["whether", *split]) if split else None
     return None
+
+
+def _participle(word: str) -> bool:
+    """A past participle that cannot be a noun ("fine-tuned", "trained", "given"; not "need" or "seed")."""
+    from rag.lexicon import pos
+
+    w = word.lower().split("-")[-1]
+    return len(w) > 3 and w.endswith(("ed", "en")) and "NOUN" not in pos(w)
 
 
 def _aux_moved(words: list[str], aux: str) -> list[str] | None:

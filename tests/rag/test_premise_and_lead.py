@@ -150,3 +150,23 @@ def test_a_takeaway_that_answers_better_than_the_lead_is_read_second():
     # what the note draws from its finding stays the takeaway; so does a sentence no closer to the question
     assert _answer_in_takeaway(why.text, lead, [lead, answer, why], terms, {id(lead)}) is None
     assert _answer_in_takeaway(answer.text, lead, [lead, answer], {"invers": 1.0, "quotat": 1.0}, {id(lead)}) is None
+
+
+def test_a_set_up_the_question_asks_about_is_the_answer():
+    from rag.evidence import asks_setup, score
+
+    q = "Which parser was trained on the legal corpus before the audit?"
+    assert asks_setup(q, "The audit used logs from a parser, TinyParse-2, trained on the legal corpus.")
+    assert not asks_setup("What happened when the parser was trained on the legal corpus?",
+                          "The parser was trained on the legal corpus.")  # that asks for a result
+    assert not asks_setup("What simple change let the parser recover its accuracy?",
+                          "The parser was trained on the legal corpus.")  # its verb is not the set-up's
+    c = _cand("The audit team trained TinyParse-2 on the legal corpus before the audit.", 0.5)
+    assert is_setup(c)
+    score([c], np.ones((1, 4), dtype=np.float32) / 2, np.ones(4, dtype=np.float32) / 2, {}, form="what", question=q)
+    assert not is_setup(c)  # so it may open the answer, and is not marked down as a set-up
+
+
+def test_a_which_phrase_that_is_the_subject_keeps_its_order():
+    assert read("In the 2024 audit, which small parser was fine-tuned on legal text?").clause == \
+        "which small parser was fine-tuned on legal text, in the 2024 audit"
