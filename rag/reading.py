@@ -160,8 +160,23 @@ def _verb_at(words: list[str], extra: set[str] | frozenset = frozenset()) -> int
     "making" or "letting" the subject holds a bare verb of its own: "having models argue")."""
     skip = 1 if words and words[0].lower() in ("having", "making", "letting", "helping", "watching") else 0
     infinitive = False
+    after_np = 0  # where a noun phrase opened by a possessive ends ("Claude Opus 4's blackmail rate in …")
     for i in range(1, len(words)):
         w, prev = words[i].lower(), words[i - 1].lower()
+        if i < after_np:
+            continue
+        if prev.endswith(("'s", "’s", "s'")):
+            end = _noun_run(words, i)
+            if end < len(words) and words[end].lower() in _PREPOSITIONS:
+                after_np = end  # the nouns after the possessive, up to a preposition, are its noun phrase
+                continue
+            if end - 1 > i and words[end - 1].lower() in BASE_VERBS:
+                return end - 1  # "the model's answer change": the last of them is the verb
+        if after_np and w in BASE_VERBS and i + 1 < len(words) and words[i + 1].lower() in BASE_VERBS \
+                and words[i + 1].lower() not in _NO_VERB_AFTER and "NOUN" in _pos(w) \
+                and prev not in ("it", "they", "we", "you", "i", "he", "she", "who") \
+                and (i + 2 >= len(words) or "NOUN" not in _pos(words[i + 2])):
+            continue  # "… rate in the replacement test drop off": in the phrase after it, a noun before the verb
         if prev == "to":
             infinitive = True
         elif prev not in ("and", "or") and w not in BASE_VERBS:
@@ -174,6 +189,24 @@ def _verb_at(words: list[str], extra: set[str] | frozenset = frozenset()) -> int
                 continue
             return i
     return None
+
+
+_PREPOSITIONS = frozenset("in on of for at from with during under over across after before between among within "
+                          "without about against".split())
+
+
+def _pos(word: str) -> set[str]:
+    from rag.lexicon import pos
+
+    return pos(word.strip(",.;:").lower())
+
+
+def _noun_run(words: list[str], i: int) -> int:
+    """The end of the run of words from ``i`` that can be nouns."""
+    j = i
+    while j < len(words) and "NOUN" in _pos(words[j]):
+        j += 1
+    return j
 
 
 def _inflected(words: list[str], aux: str) -> list[str] | None:

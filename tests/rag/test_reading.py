@@ -33,6 +33,10 @@ from rag.reading import clause_of, form_of, read
     ("After fine-tuning, can you still trust its stated confidence?",
      "whether you can still trust its stated confidence, after fine-tuning"),
     ("Does the final answer even change?", "whether the final answer even changes"),
+    # after a possessive, its nouns up to a preposition are the subject, then comes the verb
+    ("Why did the parser's error rate in the legal test drop off so sharply?",
+     "why the parser's error rate in the legal test dropped off so sharply"),
+    ("Why does the model's answer change?", "why the model's answer changes"),
     # questions, not scenes: no leading phrase is split off
     ("When does debate help, and when is it no better than voting?", "when debate helps"),
     ("Why does safety training remove the behaviour or just teach models to hide it?",
