@@ -32,7 +32,7 @@ from rag.lexicon import pos as _pos
 from rag.query_terms import spelling_variants
 from rag.text import STOPWORDS, content_words, stem
 
-__all__ = ["uncovered", "Coverage"]
+__all__ = ["uncovered", "Coverage", "apart", "question_names"]
 
 # A word in more than this share of the knowledge base's chunks is its own vocabulary ("ai", "feedback",
 # "language" in the demo notes): its absence from the best notes says little about the question. Chosen so
@@ -248,6 +248,70 @@ class Coverage:
                 return False
         long_parts = [p for p in re.findall(r"[a-z]+", low) if len(p) >= PREFIX]
         return not long_parts or not all(_related(p, stems) for p in long_parts)
+
+
+_MODEL_ID = re.compile(r"^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9][A-Za-z0-9.-]*$")  # "o1", "o3", "GPT-4o", "4o"
+_JOINS = frozenset("and or vs versus with to than".split())  # names joined as things compared or related
+
+
+def question_names(question: str) -> list[str]:
+    """The question's names: runs of capitalised words and acronyms ("Claude 3 Opus", "Apollo", "SAD") and
+    model ids ("o1", "GPT-4o"), in order, each once; a number after a name is part of it."""
+    tokens = _TOKEN.findall(question)
+    title = _title_case(tokens)
+    opening = {0} | {i + 1 for i, t in enumerate(tokens) if t in (":", ".", "?", "!")}
+    runs: list[list[str]] = []
+    last = -2
+    for i, t in enumerate(tokens):
+        t = t.removesuffix("'s").removesuffix("’s")
+        is_name = (_is_name(t, 0 if i in opening else i, title) and not _ROMAN.match(t)) or _MODEL_ID.match(t)
+        if is_name or (t[:1].isdigit() and last == i - 1 and runs):
+            if last == i - 1 and runs:
+                runs[-1].append(t)
+            else:
+                runs.append([t])
+            last = i
+    return list(dict.fromkeys(" ".join(r) for r in runs if not all(w[:1].isdigit() for w in r)))
+
+
+def _says(name: str, text: str) -> bool:
+    """The note's text writes ``name`` (its first word, as written: "Claude" for "Claude models"; a trailing
+    lowercase part off: "GPT-4" for "GPT-4-class")."""
+    head = name.split()[0]
+    forms = [head]
+    base, _, tail = head.rpartition("-")
+    if base and tail.isalpha() and tail.islower() and len(tail) >= 3:
+        forms.append(base)  # "GPT-4-class", "GPT-2-level": the name is "GPT-4"
+    return any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text) for f in forms)
+
+
+def apart(question: str, notes: Sequence[str]) -> tuple[str, list[str]] | None:
+    """A name the question ties to a study that no best note puts with it: when the note holding most of the
+    question's names (at least ``APART_MIN`` of them) lacks exactly one that another best note has ("Did o1 also
+    sabotage the shutdown script in Palisade's experiment?": the shutdown note names o3 and Palisade, o1 is only
+    in the scheming note, if in any), (that name, the names the note does hold). None when some note holds them all, or when
+    the question joins the missing name to another ("Claude and o1"), which asks across notes. The names
+    ``uncovered`` passes over (a model id as "o1" is no noun) are caught here too."""
+    names = question_names(question)
+    if len(names) < APART_MIN:
+        return None
+    held = [[n for n in names if _says(n, t)] for t in notes]
+    if not held:
+        return None
+    best = max(range(len(notes)), key=lambda k: len(held[k]))
+    lack = [n for n in names if n not in held[best]]
+    if len(lack) != 1 or len(held[best]) < APART_MIN - 1:
+        return None
+    low = question.lower()
+    for other in held[best]:  # "Claude and o1", "o1 versus Claude 3 Opus": a question across notes
+        for a, b in ((lack[0], other), (other, lack[0])):
+            m = re.search(rf"{re.escape(a.lower())}\W+(\w+)\W+(?:\w+\W+){{0,2}}{re.escape(b.lower().split()[0])}", low)
+            if m and m.group(1) in _JOINS:
+                return None
+    return lack[0], held[best]
+
+
+APART_MIN = 2  # names a question must hold for the check: with one, there is nothing to put together
 
 
 def _is_count(tok: str, nxt: str) -> bool:

@@ -27,7 +27,7 @@ from ingest.pipeline import Ingestor, IngestReport, Progress
 from rag.answer import (AnswerabilityParts, Dropped, InquiringLine, Meta, Paragraph, RetrievedNote, Sentence,
                         Source, Support, with_spans)
 from rag.answerability import Answerability, answerability, support_level
-from rag.coverage import Coverage
+from rag.coverage import Coverage, apart
 from rag.compose import INDIRECT_VARIANTS, indirect_note, pick
 from rag.gather import Gatherer, SentenceVectors
 from rag.next_lines import NextLines
@@ -287,8 +287,15 @@ class Engine:
         share = (lambda w: lex.doc_freq(w) / max(lex.num_docs, 1)) if lex is not None else None
         ids = list(dict.fromkeys([h.note_id for h in prep.hits[:COVERAGE_NOTES]]
                                  + [c.note_id for c in prep.ctx.evidence]))
-        texts = [c["text"] for chunks in self.index.manifest.chunks_of(ids).values() for c in chunks]
+        by_note = self.index.manifest.chunks_of(ids)
+        texts = [c["text"] for chunks in by_note.values() for c in chunks]
         prep.uncovered = Coverage(share).uncovered(prep.question, texts)
+        if not prep.uncovered:  # every name is in some best note: is each with the others it is asked about?
+            found = apart(prep.question, [" ".join(c["text"] for c in chunks) for chunks in by_note.values()])
+            if found is not None:
+                held = found[1]
+                others = held[0] if len(held) == 1 else ", ".join(held[:-1]) + " and " + held[-1]
+                prep.uncovered = [f"{found[0]} together with {others}"]
         prep.timings["coverage"] = (time.perf_counter() - t1) * 1000
         if prep.uncovered:
             prep.support = "indirect"

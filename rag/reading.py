@@ -174,9 +174,13 @@ def _verb_at(words: list[str], extra: set[str] | frozenset = frozenset()) -> int
                 return end - 1  # "the model's answer change": the last of them is the verb
         if after_np and w in BASE_VERBS and i + 1 < len(words) and words[i + 1].lower() in BASE_VERBS \
                 and words[i + 1].lower() not in _NO_VERB_AFTER and "NOUN" in _pos(w) \
-                and prev not in ("it", "they", "we", "you", "i", "he", "she", "who") \
+                and prev not in _PRONOUNS \
                 and (i + 2 >= len(words) or "NOUN" not in _pos(words[i + 2])):
             continue  # "… rate in the replacement test drop off": in the phrase after it, a noun before the verb
+        if w in BASE_VERBS and w not in _CAUSATIVE and "NOUN" in _pos(w) and prev not in _PRONOUNS \
+                and prev not in _NO_VERB_AFTER and i + 2 < len(words) and _plural_noun(words[i + 1]) \
+                and words[i + 2].lower() in BASE_VERBS and "NOUN" not in _pos(words[i + 2]):
+            continue  # "the larger proxy reward models get …": a noun before a plural noun and then the verb
         if prev == "to":
             infinitive = True
         elif prev not in ("and", "or") and w not in BASE_VERBS:
@@ -189,6 +193,15 @@ def _verb_at(words: list[str], extra: set[str] | frozenset = frozenset()) -> int
                 continue
             return i
     return None
+
+
+_PRONOUNS = frozenset("it they we you i he she who".split())
+_CAUSATIVE = frozenset("help make let have see watch hear get".split())  # "help models generalize"
+
+
+def _plural_noun(word: str) -> bool:
+    w = word.lower().strip(",.;:")
+    return w.endswith("s") and not w.endswith("ss") and "NOUN" in _pos(w)
 
 
 _PREPOSITIONS = frozenset("in on of for at from with during under over across after before between among within "
@@ -403,6 +416,15 @@ _PAREN = re.compile(r"\(([^()]{4,60})\)")
 _NAMED = re.compile(r"\b([A-Z][a-z]+(?:-[A-Za-z]+){1,4}|[A-Z][a-z]+[A-Z][A-Za-z]+)\b")  # Degeneration-of-Thought
 
 
+def _attribution(name: str, notes: Sequence[dict]) -> bool:
+    """The notes write ``name`` as who did the work ("Burns et al. (OpenAI, 2023)", "OpenAI (2023)"): an author
+    or a lab, not what a question turns on ("OpenAI (Schoen et al., 2025)", "(Anthropic, 2025)")."""
+    n = re.escape(name)
+    pat = re.compile(rf"\b{n}(?:,\s*|\s+\()(?:19|20)\d\d\b|\b{n}\s+et al\b|\b{n}\s+\([^()]*et al\b"
+                     rf"|\([^()]*\b{n}\b[^()]*\b(?:19|20)\d\d\)")
+    return any(pat.search(f"{n.get('summary', '')} {n.get('source', '')}") for n in notes)
+
+
 def concept_candidates(notes: Sequence[dict]) -> list[tuple[str, int]]:
     """Phrases the best notes use for what they are about, with the rank of the note they come from:
     tags, parenthesised terms in summaries ("(terminal goal guarding)") and hyphenated names."""
@@ -422,7 +444,8 @@ def concept_candidates(notes: Sequence[dict]) -> list[tuple[str, int]]:
             if len(inner.split()) <= 5 and not re.search(r"\d", inner):
                 add(inner, rank)
         for m in _NAMED.finditer(n.get("summary", "")):
-            add(m.group(1), rank)
+            if not _attribution(m.group(1), notes):
+                add(m.group(1), rank)
         for t in n.get("tags") or []:
             add(str(t), rank)
     return out

@@ -47,10 +47,10 @@ FAITHFUL = _load("faithful.jsonl")
 FAULTY = _load("faulty.jsonl")
 # the held-out replies (questions the checks were never tuned on): the same format, checked by the same tests
 HELDOUT_FAITHFUL = _load("heldout_faithful.jsonl") + _load("heldout2_faithful.jsonl") + \
-    _load("heldout3_faithful.jsonl") + _load("heldout4_faithful.jsonl")
+    _load("heldout3_faithful.jsonl") + _load("heldout4_faithful.jsonl") + _load("heldout5_faithful.jsonl")
 HELDOUT_FAULTY = _load("heldout_faulty.jsonl") + _load("heldout2_faulty.jsonl") + _load("heldout3_faulty.jsonl") + \
-    _load("heldout4_faulty.jsonl")
-N_HELDOUT = 24  # four batches of 6
+    _load("heldout4_faulty.jsonl") + _load("heldout5_faulty.jsonl")
+N_HELDOUT = 30  # five batches of 6
 BY_ID = {r["id"]: r for r in FAITHFUL + HELDOUT_FAITHFUL}
 NOTE_TEXT = {p.name: p.read_text(encoding="utf-8") for p in NOTES.glob("*.md")}
 

@@ -3,7 +3,7 @@ hand-made notes and questions (not the eval sets' questions); the engine cases r
 
 from __future__ import annotations
 
-from rag.coverage import Coverage, uncovered
+from rag.coverage import Coverage, apart, question_names, uncovered
 
 NOTES = [
     "Sycophancy in AI assistants: models trained on human preference data agree with the user's stated view. "
@@ -99,3 +99,34 @@ def test_the_check_can_be_turned_off(demo_engine):
                  demo_engine.index, embedder=demo_engine.embedder)
     line = off.ask("Do assistants flatter users more in Portuguese than in Korean?")
     assert line.meta.uncovered == [] and "Portuguese or Korean" not in line.framing
+
+
+def test_a_questions_names_include_model_ids_and_their_numbers():
+    assert question_names("Did o1 also sabotage the script in Palisade's experiment?") == ["o1", "Palisade"]
+    assert question_names("What blackmail rate did Claude Opus 4 show in the replacement test, next to GPT-4o?") \
+        == ["Claude Opus 4", "GPT-4o"]
+
+
+SHUTDOWN = "Palisade Research (2025) found o3 sabotaged the shutdown script in 79 of 100 runs."
+SCHEMING = "Apollo Research found o1 schemed in all six evaluations."
+
+
+def test_a_name_no_best_note_puts_with_the_others_is_named():
+    q = "Did o1 also sabotage the shutdown script in Palisade's experiment?"
+    assert apart(q, [SHUTDOWN, SCHEMING]) == ("o1", ["Palisade"])
+    assert apart(q, [SHUTDOWN]) == ("o1", ["Palisade"])  # in no best note at all: missing too
+
+
+def test_names_held_together_or_asked_across_notes_are_not_flagged():
+    assert apart("Did o3 sabotage the shutdown script in Palisade's experiment?", [SHUTDOWN, SCHEMING]) is None
+    assert apart("Do o1 and o3 both resist shutdown in Palisade's test?", [SHUTDOWN, SCHEMING]) is None
+    assert apart("Did GPT-4-class students beat GPT-2 teachers?", ["a GPT-4 model taught by GPT-2"]) is None
+    assert apart("What did Palisade find?", [SHUTDOWN]) is None  # one name: nothing to put together
+
+
+def test_the_engine_flags_a_name_apart_from_the_study_it_is_asked_about(demo_engine):
+    line = demo_engine.ask("Did o1 also sabotage the shutdown script in Palisade's maths-problem experiment, "
+                           "and in how many runs?")
+    assert line.meta.support == "indirect"
+    assert line.meta.uncovered == ["o1 together with Palisade"]
+    assert "o1 together with Palisade" in line.framing

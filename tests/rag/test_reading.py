@@ -37,6 +37,10 @@ from rag.reading import clause_of, form_of, read
     ("Why did the parser's error rate in the legal test drop off so sharply?",
      "why the parser's error rate in the legal test dropped off so sharply"),
     ("Why does the model's answer change?", "why the model's answer changes"),
+    # a noun before a plural noun and a verb is part of the subject ("reward models"); a causative is a verb
+    ("Why did the larger proxy reward models get exploited faster?",
+     "why the larger proxy reward models got exploited faster"),
+    ("Why does training help models generalize?", "why training helps models generalize"),
     # questions, not scenes: no leading phrase is split off
     ("When does debate help, and when is it no better than voting?", "when debate helps"),
     ("Why does safety training remove the behaviour or just teach models to hide it?",
@@ -60,3 +64,13 @@ def test_no_clause_rather_than_a_broken_one():
 ])
 def test_forms(question, form):
     assert form_of(question) == form or read(question).form == form
+
+
+def test_a_lab_named_as_who_did_the_work_is_no_concept():
+    from rag.reading import concept_candidates
+
+    notes = [{"summary": "Burns et al. (OpenAI, 2023) found a Degeneration-of-Thought in FlipFlop tests.", "tags": []},
+             {"summary": "Apollo Research and OpenAI (Schoen et al., 2025) trained o3.", "tags": ["scheming"]}]
+    got = [c for c, _ in concept_candidates(notes)]
+    assert "OpenAI" not in got
+    assert "Degeneration-of-Thought" in got and "FlipFlop" in got and "scheming" in got
