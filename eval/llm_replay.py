@@ -67,11 +67,12 @@ class Result:
 
 
 SETS = {"main": "", "heldout": "heldout_", "heldout2": "heldout2_", "heldout3": "heldout3_",
-        "heldout4": "heldout4_"}  # the set's name ->
+        "heldout4": "heldout4_", "heldout5": "heldout5_"}  # the set's name ->
 # the prefix of its two files in SET_DIR. "heldout" (6 replies to new questions) was measured once untuned, then its
 # misses informed rules; so did "heldout2"'s, a round later; "heldout3" (6 more, written by a helper who never read
 # the checks) was written after the rules were frozen again and measured once, then its misses shaped rules;
-# "heldout4" (6 more, by another helper who never read the checks) was measured once: the clean check.
+# "heldout4" (6 more, by another helper who never read the checks) was measured once, then its misses shaped rules;
+# "heldout5" (6 more, by a third helper who never read the checks) was measured once: the clean check.
 
 
 def load_set(set_dir: Path | str = SET_DIR, set_name: str = "main") -> tuple[list[dict], list[dict]]:
@@ -305,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--details", action="store_true", help="list the faithful sentences dropped and the faults missed")
     ap.add_argument("--set", dest="set_name", choices=sorted(SETS), default="main",
                     help="main: the 20 replies the rules were written on; heldout: 6 new ones (looked at once the "
-                         "rules were written); heldout2: 6 more, tuned on a round later; heldout3: 6 more, tuned on a round later; heldout4: 6 more, never tuned on")
+                         "rules were written); heldout2: 6 more, tuned on a round later; heldout3 and heldout4: 6 more each, tuned on a round later; heldout5: 6 more, never tuned on")
     a = ap.parse_args(argv)
     if a.mode in ("direct", "both"):
         print_report(measure_direct(threshold=a.threshold, set_name=a.set_name), a.details)

@@ -650,7 +650,8 @@ def eval_questions(
     sets: Annotated[Optional[list[str]], typer.Option("--set", help="A set in eval/sets (repeatable): demo_casual, "
                                                       "demo_offtopic, demo_neartopic, demo_composition, "
                                                       "demo_composition_heldout, demo_composition_heldout2, "
-                                                      "demo_composition_heldout3, demo_composition_heldout4")] = None,
+                                                      "demo_composition_heldout3, demo_composition_heldout4, "
+                                                      "demo_composition_heldout5")] = None,
     out_file: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write every answer (JSON) here")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="The figures as JSON on stdout")] = False,
 ):
@@ -684,7 +685,7 @@ def eval_llm_replay(
     threshold: Annotated[Optional[float], typer.Option(help="Support threshold to try (default: the setting)")] = None,
     details: Annotated[bool, typer.Option("--details", help="List every sentence kept or dropped wrongly")] = False,
     set_name: Annotated[str, typer.Option("--set", help="main (the replies the checks were calibrated on), heldout, "
-                                          "heldout2, heldout3 or heldout4 (each written after the rules of its round "
+                                          "heldout2, heldout3, heldout4 or heldout5 (each written after the rules of its round "
                                           "were frozen)")] = "main",
     json_out: Annotated[bool, typer.Option("--json", help="The figures as JSON")] = False,
 ):
