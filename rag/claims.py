@@ -37,7 +37,7 @@ _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")
 UNIVERSAL = frozenset("""all every everything everyone everybody always never none entirely completely totally wholly
 purely solely invariably universally consistently reliably indefinitely forever whole entire fully""".split())
 CERTAIN = frozenset("""prove proves proved proven proof guarantee guarantees guaranteed certain certainly definitely
-undoubtedly conclusively conclusive inevitable inevitably impossible""".split())
+undoubtedly conclusively conclusive inevitable inevitably impossible unavoidable unavoidably inescapable""".split())
 UNIQUE = frozenset("single sole".split())  # only after "the" ("the single strongest"; "single answers" is no claim)
 MAJORITY = frozenset("most mostly majority usually generally largely".split())
 # phrases that carry a class (checked on the lower-cased text before words)
@@ -56,8 +56,9 @@ _NEAR = frozenset("almost nearly virtually practically".split())
 _NEAR_ALL = frozenset("all every everyone everybody everything".split())
 # an answer's opening hedge ("Largely yes: ...", "Mostly it is not a lack of ability"): weaker than the bare answer,
 # not a claim about a population
-_ANSWER_HEDGE = frozenset("mostly largely generally".split())
+_ANSWER_HEDGE = frozenset("mostly largely generally usually".split())
 _HEDGED = frozenset("yes no not it this that so true".split())
+ANSWER_HEAD_WORDS = 6  # words before the colon of an answer's opening ("Largely from the preference data:")
 # what each class may be backed by in the evidence (a stronger word backs a weaker one)
 _BACKED_BY = {"universal": {"universal"}, "universal-": {"universal-"}, "certain": {"certain"},
               "unique": {"unique", "universal"}, "majority": {"majority", "universal", "universal-"},
@@ -140,8 +141,9 @@ def strength_items(text: str, backing: bool = False) -> list[tuple[str, str, fro
             c = "majority"  # "nearly all of the exploiting policies": said of most of them at least
         elif any(p in _SOFTENERS for p in prev):  # "almost never", "not all"
             continue
-        if c == "majority" and i == 0 and t in _ANSWER_HEDGE and toks[1:2] and toks[1] in _HEDGED:
-            continue  # "Largely yes: ...": a hedged answer
+        if c == "majority" and i == 0 and t in _ANSWER_HEDGE and (toks[1:2] and toks[1] in _HEDGED or (
+                ":" in low and len(low.split(":", 1)[0].split()) <= ANSWER_HEAD_WORDS)):
+            continue  # "Largely yes: ...", "Largely from the preference data: ...": a hedged answer
         if c == "certain" and any(p in ("no", "without", "nor") for p in prev):
             continue  # "no guarantee", "without proof": the certainty is denied, not claimed
         if t == "all" and i > 0 and toks[i - 1] == "at":
@@ -178,6 +180,11 @@ def strength_items(text: str, backing: bool = False) -> list[tuple[str, str, fro
         m = rx.search(low)
         if m and c not in have:
             out.append((c, m.group(0), None))
+    if backing and "unique" not in have and re.search(r"\bthe only\b", low):
+        out.append(("unique", "the only", None))  # "o1 was the only model that ..." backs "the one model that ..."
+    head, colon, rest = low.partition(":")
+    if colon and len(head.split()) <= ANSWER_HEAD_WORDS:
+        low = rest  # "Often it will not: ...": the answer's head echoes a "will" question, it predicts nothing
     if _WILL.search(_RELATIVE_WILL.sub(r"\1 is \2", low)) and "will" not in have:
         out.append(("will", "will", None))
     return out
@@ -215,12 +222,17 @@ def overclaim(claim: str, evidence: Sequence[str], aligned: int = ALIGNED) -> st
     sents = [s for t in evidence for s in (split_sentences(t) or [t])]
     words = content_words(claim)
     sents.sort(key=lambda s: -len(words & content_words(s)))
-    theirs = [(it, {stem(w) for w in _TOKEN.findall(t.lower())}) for t in sents[:aligned]
+    theirs = [(it, {stem(w) for w in _TOKEN.findall(t.lower())}, t) for t in sents[:aligned]
               for it in strength_items(t, backing=True)]
 
-    def backs(head, h2, sent_stems) -> bool:
+    def backs(head, h2, sent_stems, word=None, word2=None, sent=None) -> bool:
         if head is None:
-            return True
+            if word is None or word2 is None or " " in word or " " in word2:
+                return True
+            near, near2 = _near_stems(claim, word), _near_stems(sent, word2)
+            # an adverb is backed where the evidence's says it of the same thing: "left the defection largely
+            # intact" does not back "largely rests on recognising the test"
+            return near is None or near2 is None or bool(near & near2)
         if h2 is None:  # an adverb ("consistently") backs "the whole gap" only in a sentence about the gap
             return any(_related(a, b) for a in head for b in sent_stems)
         return any(_related(a, b) for a in head for b in h2)
@@ -242,9 +254,37 @@ def overclaim(claim: str, evidence: Sequence[str], aligned: int = ALIGNED) -> st
     for c, word, head in mine:
         if same_word(word):
             continue
-        if not any(c2 in _BACKED_BY[c] and backs(head, h2, st) for (c2, _, h2), st in theirs):
+        if not any(c2 in _BACKED_BY[c] and backs(head, h2, st, word if c in _ADVERB_CLASSES else None, w2, t)
+                   for (c2, w2, h2), st, t in theirs):
             return word
     return None
+
+
+_ADVERB_CLASSES = frozenset({"universal", "majority"})  # an adverb of these must be backed on what it is said of
+NEAR_WORDS = 3  # content words either side of an adverb that say what it is said of ("fully | explained by training")
+
+
+def _near_stems(text: str, word: str) -> set[str] | None:
+    """The stems of the content words within NEAR_WORDS of ``word``'s first use in ``text`` (None if absent)."""
+    from store.stemming import stem
+
+    toks = _TOKEN.findall(text.lower().replace("’", "'"))
+    if word not in toks:
+        return None
+    i = toks.index(word)
+    out: list[str] = []
+    for k in list(range(i - 1, -1, -1))[:8]:
+        if len(out) >= NEAR_WORDS:
+            break
+        if toks[k] not in STOPWORDS and _class(toks[k]) is None:
+            out.append(stem(toks[k]))
+    after: list[str] = []
+    for k in range(i + 1, min(len(toks), i + 9)):
+        if len(after) >= NEAR_WORDS:
+            break
+        if toks[k] not in STOPWORDS and _class(toks[k]) is None:
+            after.append(stem(toks[k]))
+    return set(out) | set(after)
 
 
 # --------------------------------------------------------------------------------------------- reversals
@@ -701,7 +741,31 @@ def figures(text: str, name_words: set[str] = frozenset()) -> set[str]:
     """The figures ``text`` states: its numbers, less the count words that number the answer's own parts and the
     versions of names (the "2" of "Claude 2" is no count: "twice the distance" is not backed by it)."""
     bare = _VERSION.sub(lambda m: m.group(1) if m.group(1).lower() in name_words else m.group(0), text)
-    return numbers(content_words(discourse_free(bare)))
+    folds = {m.group(1) for m in _FOLD.finditer(text.lower()) if m.group(1).isdigit()}  # "30-fold" is "30x"
+    return {n for n in numbers(content_words(discourse_free(bare))) if n.split("-")[0] not in folds} | ratios(text)
+
+
+# Ratios written as words are figures too ("over half of their runs", "roughly doubled the effect"): each maps to
+# one value, so "twice" is backed by "doubled" and "thirtyfold" by "30-fold"
+_RATIO_WORDS = {"half": "1/2", "halved": "1/2", "halve": "1/2", "halving": "1/2", "twice": "2x", "double": "2x",
+                "doubled": "2x", "doubling": "2x", "doubles": "2x", "twofold": "2x", "thrice": "3x", "triple": "3x",
+                "tripled": "3x", "tripling": "3x", "threefold": "3x", "quadrupled": "4x", "fourfold": "4x"}
+_FOLD = re.compile(r"\b(\w+?)-?fold\b")
+_FOLD_NUMBERS = {"five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "twenty": 20, "thirty": 30,
+                 "forty": 40, "fifty": 50, "hundred": 100, "thousand": 1000}
+
+
+def ratios(text: str) -> set[str]:
+    """The ratios ``text`` states in words or as "-fold" ("half" -> "1/2", "tenfold" and "10-fold" -> "10x")."""
+    low = text.lower().replace("’", "'")
+    out = {_RATIO_WORDS[w] for w in _TOKEN.findall(low) if w in _RATIO_WORDS}
+    for m in _FOLD.finditer(low):
+        w = m.group(1)
+        if w.isdigit():
+            out.add(f"{w}x")
+        elif w in _FOLD_NUMBERS:
+            out.add(f"{_FOLD_NUMBERS[w]}x")
+    return out
 
 
 def _initials(text: str) -> tuple[str, str]:

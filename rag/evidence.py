@@ -126,6 +126,19 @@ def render_links(text: str, link_title: LinkTitles | None) -> tuple[str, list[st
     return WIKILINK.sub(sub, text), ids
 
 
+def passages(note: dict, chunks: list[dict], link_title: LinkTitles | None = None) -> list[str]:
+    """A note's whole text as passages: its summary and each section's body, links read as titles, link lists
+    left out (what a sentence citing the note is checked against)."""
+    out = [" ".join(note.get("summary", "").split())] if note.get("summary") else []
+    for ch in chunks:
+        if ch["heading"].strip().lower() in _SKIP_HEADINGS or ch["heading"] == "Summary":
+            continue
+        p = " ".join(render_links(ch["passage"], link_title)[0].split())
+        if p and p not in out:
+            out.append(p)
+    return out
+
+
 def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_order: dict[str, list[str]],
                per_note: int = 24, per_chunk: int = 12, link_title: LinkTitles | None = None) -> list[Candidate]:
     """Sentences from each note's summary, then from its chunks (best-matching chunks first, at most

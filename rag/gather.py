@@ -137,7 +137,8 @@ class Gatherer:
                 claim = reading.clause.split(" ", 1)[1]
         ctx = Context(question, rows, chosen, chosen_pre, themes_of(rows), indirect=indirect, reading=reading,
                       concept=concept, correction=correction, correction_claim=claim, focused=focused,
-                      terms=self.question_terms(question))
+                      terms=self.question_terms(question),
+                      note_text={n["id"]: ev.passages(n, chunk_rows.get(n["id"], []), resolve) for n in rows})
         return Gathered(ctx, usable)
 
     @staticmethod

@@ -31,6 +31,7 @@ class Context:
     missing: str | None = None  # what the question asks that the evidence does not cover (rag.judge), if known
     focused: bool = False  # one note answers (rag.evidence.is_focused): the takeaway is that note's
     terms: dict[str, float] = field(default_factory=dict)  # the question's words the notes use: stem -> IDF
+    note_text: dict[str, list[str]] = field(default_factory=dict)  # each usable note's whole text (rag.evidence.passages)
 
 
 @dataclass

@@ -205,6 +205,10 @@ class LLMSynthesizer:
             evidence_by_note.setdefault(it.note_id, [])
             if it.passage not in evidence_by_note[it.note_id]:
                 evidence_by_note[it.note_id].append(it.passage)
+        for nid, passages in evidence_by_note.items():  # ... checked against the whole of each note it was shown:
+            # a sentence is held to what its cited note says, not to the part of it the prompt had room for (a
+            # capable model's sentence that the note supports was dropped for resting on a neighbouring section)
+            passages += [t for t in ctx.note_text.get(nid, []) if t not in passages]
         verify(draft, evidence_by_note, self.embedder, self.threshold, question=ctx.question, topics=ctx.themes)
         if not any(s.cites for p in draft.paragraphs for s in p.sentences):
             return self._fallback(ctx, "no supported sentences", draft.dropped)

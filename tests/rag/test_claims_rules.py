@@ -241,3 +241,31 @@ def test_an_idiom_is_not_a_direction():
         is None
     assert reversal("Faster feedback cut reviewer trust.", ["Faster feedback raised reviewer trust."]) is not None
 
+
+
+# ------------------------------------------------------------------ overclaims backed on what they are said of
+def test_an_adverb_is_backed_only_where_the_evidence_says_it_of_the_same_thing():
+    evidence = ["Distillation left the memorised strings largely intact.",
+                "Part of the benchmark gain may come from overlap with the training set."]
+    assert overclaim("The benchmark gain largely comes from overlap with the training set.", evidence) == "largely"
+    assert overclaim("The memorised strings were largely intact after distillation.", evidence) is None
+
+
+def test_an_answers_hedged_head_before_its_colon_is_no_overclaim():
+    ev = ["Annotators picked the longer reply in most comparisons."]
+    assert overclaim("Largely from the annotators: they picked the longer reply in most comparisons.", ev) is None
+    assert overclaim("Usually it will not: the agent kept its plan in 3 of 10 runs.", ["It kept its plan in 3 of 10 runs."]) \
+        is None
+
+
+def test_certainty_words_and_the_only_one():
+    assert overclaim("The authors show the trade-off is unavoidable.", ["The authors describe a trade-off."]) == \
+        "unavoidable"
+    assert overclaim("It was the one planner that looped in all four mazes.",
+                     ["The greedy planner was the only one that looped in all four mazes."]) is None
+
+
+def test_ratios_in_words_are_figures():
+    assert figures("The filter cut errors by half and doubled throughput.") == {"1/2", "2x"}
+    assert figures("Latency fell thirtyfold.") == figures("Latency fell 30-fold.") == {"30x"}
+    assert "1/2" in new_facts("It failed in over half of the runs.", ["It often failed in the runs."])
