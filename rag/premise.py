@@ -50,11 +50,42 @@ CONCEAL_REACH = 3  # specific words after the verb that it tells or hides ("hid 
 MAX_NOTES = 3  # the best-ranked notes the claim is checked against: the answer would rest on them
 
 
+# "Baker et al. had to use a monitor stronger than the model. How much stronger did it need to be?": a statement
+# before the question is what it takes for granted (the asker's own situation, "I'm reading about …", is not)
+_STATEMENT = re.compile(r"^(?P<claim>[^?!]*?[a-z0-9)\]%'’\"]\.)\s+(?P<rest>[^.]*\?)\s*$", re.S)
+_SCENE = re.compile(r"^(?:in|for|during|across|after|at|on|with|among|under|within)\b[^,?]{3,80},\s*(?=(?:why|how)\b)",
+                    re.I)
+_PERSONAL = frozenset("i i'm i’m we we're we’re my our me us you your you're".split())
+
+
+def _statement(question: str) -> str | None:
+    """The statement a question's last sentence follows ("X did Y. How much …?"), if it makes a claim."""
+    m = _STATEMENT.match(" ".join(question.strip().split()))
+    if not m:
+        return None
+    from rag.evidence import split_sentences
+
+    parts = split_sentences(m.group("claim"))  # "Baker et al. had …" is one sentence
+    claim = (parts[-1] if parts else m.group("claim")).strip().rstrip(".")
+    words = claim.lower().replace(",", " ").split()
+    if len(words) < MIN_CLAIM_WORDS or set(words) & _PERSONAL:
+        return None
+    from rag.lexicon import pos
+
+    if "VERB" in pos(words[0]) and "NOUN" not in pos(words[0]) and not words[0].endswith("s"):
+        return None  # an instruction ("Compare the two studies."), not a claim
+    return claim
+
+
 def presupposition(question: str) -> str | None:
     """What the question takes for granted, as a clause; None when it takes nothing checkable for granted."""
     q = " ".join(question.strip().split()).rstrip("?!. ")
     if _SPECULATIVE.match(q):
         return None
+    stated = _statement(question)
+    if stated is not None:
+        return stated
+    q = _SCENE.sub("", q)  # "In Gao et al.'s experiments, why did …": the scene set, then the question
     for pat in _PATTERNS:
         m = pat.match(q)
         if m:
@@ -102,6 +133,48 @@ def _self_order(text: str) -> int:
     return 0
 
 
+# Comparatives and their opposites: "a monitor stronger than the model" against "a monitor weaker than the model"
+_OPPOSITE = {}
+for _a, _b in [("stronger", "weaker"), ("larger", "smaller"), ("bigger", "smaller"), ("faster", "slower"),
+               ("quicker", "slower"), ("higher", "lower"), ("better", "worse"), ("earlier", "later"),
+               ("sooner", "later"), ("longer", "shorter"), ("easier", "harder"), ("cheaper", "costlier")]:
+    _OPPOSITE.setdefault(_a, set()).add(_b)
+    _OPPOSITE.setdefault(_b, set()).add(_a)
+_ADVERBIAL = {"more slowly": "slower", "more quickly": "faster", "more rapidly": "faster", "less quickly": "slower",
+              "more cheaply": "cheaper", "more easily": "easier"}
+COMPARED_REACH = 6  # tokens before a comparative where what it is said of is looked for ("monitor | stronger")
+
+
+def _comparative_tokens(text: str) -> list[str]:
+    low = " " + " ".join(_tokens(text)) + " "
+    for phrase, word in _ADVERBIAL.items():
+        low = low.replace(f" {phrase} ", f" {word} ")
+    return low.split()
+
+
+def _compared(toks: list[str], i: int) -> set[str]:
+    """Stems of the specific words a comparative at ``i`` is said of: those in the COMPARED_REACH tokens before it."""
+    return {stem(w) for w in toks[max(0, i - COMPARED_REACH):i] if _specific(w)}
+
+
+def _comparative_opposed(claim: str, text: str) -> str | None:
+    """The comparative the claim predicates ("a monitor stronger than …", "exploited faster") that ``text`` states
+    the opposite of, of the same thing ("the monitor was … weaker than …"), un-negated on both sides; or None. A
+    comparative before a noun names a kind ("larger proxy reward models") and is not read."""
+    ct, tt = _comparative_tokens(claim), _comparative_tokens(text)
+    for i, w in enumerate(ct):
+        if w not in _OPPOSITE or (i + 1 < len(ct) and ct[i + 1] != "than" and _specific(ct[i + 1])):
+            continue
+        if set(ct[max(0, i - 2):i]) & {"not", "no", "never"}:
+            continue
+        said_of = _compared(ct, i)
+        for j, v in enumerate(tt):
+            if v in _OPPOSITE[w] and not set(tt[max(0, j - 2):j]) & {"not", "no", "never"} \
+                    and said_of & (_compared(tt, j) | {stem(x) for x in tt[j + 1:j + 3] if _specific(x)}):
+                return w
+    return None
+
+
 @dataclass
 class Correction:
     claim: str  # what the question takes for granted
@@ -123,6 +196,8 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
     claim = presupposition(question)
     if not claim:
         return None
+    stated = claim == _statement(question)  # a statement before the question: only the comparative rule reads it
+    # (its subject is often not the notes' sentence's: "LLMs keep getting more persuasive" / "humans … did not")
     best: tuple[tuple, Correction] | None = None
     told = _objects(_tokens(claim), _DISCLOSE)  # the claim's side of the two rules polarity cannot read
     ranks = _self_order(claim)
@@ -134,15 +209,16 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
             before, prev, prev_own = prev, text, own
             if len(shared_specific(claim, context)) < 2:
                 continue
-            o = opposition(claim, own, min_shared=1, claim_cued=True)
-            word = o.word if o is not None else \
-                _concealed(told, own) or ("own" if ranks and _self_order(own) == -ranks else None)
+            compared = _comparative_opposed(claim, own)  # the most specific rule: it wins over the others
+            o = None if stated or compared else opposition(claim, own, min_shared=1, claim_cued=True)
+            word = compared or (o.word if o is not None else None if stated else (
+                _concealed(told, own) or ("own" if ranks and _self_order(own) == -ranks else None)))
             if word is None:
                 continue
             n_shared = len(shared_specific(claim, own))
             both_cued, distance, shared = (o.both_cued, o.distance, o.shared) if o is not None else (True, 0.0, n_shared)
             alone = n_shared >= 2
-            key = (both_cued, -rank, -distance, alone, from_summary, shared)
+            key = (compared is not None, both_cued, -rank, -distance, alone, from_summary, shared)
             if best is None or key > best[0]:
                 best = (key, Correction(claim, note_id, text, word, from_summary,
                                         text if alone else f"{before} {text}" if before else text))

@@ -52,6 +52,10 @@ def test_generic_words_carry_no_claim():
     ("How did the penalty stop the policy from gaming tests?", "the penalty stop the policy from gaming tests"),
     ("What makes debate so much better than voting?", "debate so much better than voting"),
     ("Why larger models hallucinate less", "larger models hallucinate less"),
+    # a scene set before the question, and a statement the question follows
+    ("In the 2023 distillation runs, why did the watermark vanish so fast?", "the watermark vanish so fast"),
+    ("Lee et al. had to use a judge larger than the student. How much larger was it?",
+     "Lee et al. had to use a judge larger than the student"),
 ])
 def test_presuppositions(question, claim):
     assert presupposition(question) == claim
@@ -60,6 +64,7 @@ def test_presuppositions(question, claim):
 @pytest.mark.parametrize("question", [
     "Does distillation remove watermarks?", "How often do models hallucinate?", "How well does debate work?",
     "What did the study find about watermarks?", "Why?", "Can a penalty stop gaming?",
+    "I am reading about watermarks. Does distillation remove them?", "Compare the two detectors. Which is better?",
 ])
 def test_questions_that_take_nothing_for_granted(question):
     assert presupposition(question) is None
@@ -97,3 +102,20 @@ def test_a_note_that_denies_the_claimed_verb_in_place_corrects_it():
     # a direction word is no denial of an uncued claim: "affects calibration" is not opposed by "less calibrated"
     assert opposition("quantising weights affects its calibration",
                       "RLHF made GPT-4 markedly less calibrated than its base model", claim_cued=True) is None
+
+
+def test_a_comparative_the_note_states_the_opposite_of_corrects_the_premise():
+    notes = [("judge.md", [("The grading setup was described in the appendix.", True),
+                           ("The judge was a small 1B model, weaker than the student it graded.", False)])]
+    c = check("Lee et al. had to use a judge stronger than the student it graded. How much stronger was it?", notes)
+    assert c is not None and c.word == "stronger" and c.sentence.startswith("The judge was a small 1B model")
+    slow = [("rm.md", [("With larger reward models, the policy was overoptimised more slowly.", True)])]
+    c = check("Why were the larger reward models overoptimised faster than small ones?", slow)
+    assert c is not None and c.word == "faster"
+
+
+def test_a_statement_about_another_subject_or_an_attributive_comparative_does_not_correct():
+    notes = [("p.md", [("Humans given the same profile did not become more persuasive.", True),
+                       ("Smaller judges were cheaper to run.", False)])]
+    assert check("Chatbots keep getting more persuasive with each release. Is that bad news for debate?", notes) is None
+    assert check("Why do larger judges grade essays so well?", notes) is None
