@@ -307,8 +307,15 @@ def is_setup(c: Candidate) -> bool:
     bare = _PARENTHETICAL.sub("", c.text)  # "Palisade Research (2025) gave …": the year is no part of the subject
     scene = _IN_STUDY.match(bare)  # "In Anthropic's 2025 study, Claude Opus 4 was asked …": the study is the scene
     bare = bare[scene.end():] if scene else bare
-    return c.labelled_setup or (bool(_SETUP_VERB.match(bare)) and not re.search(
+    m = _SETUP_VERB.match(bare)
+    if m and _MAIN_VERB_AFTER.match(bare[m.end():]):
+        m = None  # "All 16 models tested scored above chance": the method verb only says which models
+    return c.labelled_setup or (bool(m) and not re.search(
         r"\b(found|finds|show\w*|reveal(?:ed|s)|became|led|rose|fell|dropped|increas\w*|decreas\w*|\d+%)", bare))
+
+
+# a past-tense verb right after the method verb: the method verb was a participle on the subject, this is the verb
+_MAIN_VERB_AFTER = re.compile(r"^\s+(?!by\b|on\b|in\b)[a-z]+ed\b(?!-)")
 
 
 _NOT_A_THING = frozenset("do does did is are was were has have had can could would should will may might must "

@@ -102,6 +102,12 @@ def test_a_study_named_as_the_scene_does_not_hide_a_set_up():
                               "prompts.", 0.5))
 
 
+def test_a_method_verb_that_only_names_the_subject_is_no_set_up():
+    # "tested" qualifies the models; "scored" is what the sentence reports
+    assert not is_setup(_cand("All 12 parsers tested scored above the baseline; the smallest scored best.", 0.5))
+    assert is_setup(_cand("The authors tested fine-tuned parsers on legal text.", 0.5))
+
+
 def test_a_citations_year_is_no_figure():
     assert not fits("quantity", "McKenzie et al. (2023) reported the Inverse Scaling Prize, a public contest.")
     assert not fits("quantity", "The Claude Sonnet 4.5 system card (September 2025) reported suspicion of tests.")
