@@ -187,6 +187,10 @@ class Coverage:
             count = self._count_missing(tokens, text)
             if count is not None:
                 phrases.append(count)
+        if not phrases:
+            later = _later_missing(question, text)
+            if later is not None:
+                phrases.append(later)
         return [p for _, p in sorted(phrases)][:MAX_PHRASES]
 
     @staticmethod
@@ -312,6 +316,25 @@ def apart(question: str, notes: Sequence[str]) -> tuple[str, list[str]] | None:
 
 
 APART_MIN = 2  # names a question must hold for the check: with one, there is nothing to put together
+
+
+# A follow-up in time ("a few weeks later", "after six months"): whether an effect lasted is a question of its own,
+# answerable only where a note measures at that span (it names the unit); a time that sets the scene ("for a few
+# days in 2025") asks nothing of the kind
+_UNIT = r"(minute|hour|day|week|month|year|decade)s?"
+_LATER = re.compile(rf"\b(?:(?:a few|a couple of|several|some|\w+)\s+)?{_UNIT}\s+(?:later|afterwards?|on)\b"
+                    rf"|\bafter\s+(?:(?:a few|several|some|\w+)\s+)?{_UNIT}\b", re.I)
+
+
+def _later_missing(question: str, text: str) -> tuple[int, str] | None:
+    """(position, phrase) of a follow-up in time the question asks about whose unit no best note uses."""
+    m = _LATER.search(question)
+    if m is None:
+        return None
+    unit = (m.group(1) or m.group(2)).lower()
+    if re.search(rf"\b{unit}s?\b", text, re.I):
+        return None
+    return len(_TOKEN.findall(question[:m.start()])), m.group(0)
 
 
 def _is_count(tok: str, nxt: str) -> bool:

@@ -130,3 +130,12 @@ def test_the_engine_flags_a_name_apart_from_the_study_it_is_asked_about(demo_eng
     assert line.meta.support == "indirect"
     assert line.meta.uncovered == ["o1 together with Palisade"]
     assert "o1 together with Palisade" in line.framing
+
+
+def test_a_follow_up_in_time_no_note_measures_is_named_and_a_scene_in_time_is_not():
+    notes = ["Participants rated their agreement before and after reading; the shift measured persuasion."]
+    assert uncovered("How much of the shift in agreement was still there a few weeks later?", notes) == \
+        ["a few weeks later"]
+    assert uncovered("Did the shift in agreement persist after six months?", notes) == ["after six months"]
+    assert uncovered("Why did the shift in agreement appear for a few days in 2025?", notes) == []
+    assert uncovered("Did the shift persist after six months?", notes + ["It lasted six months."]) == []
