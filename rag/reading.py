@@ -367,6 +367,9 @@ def _split_lead(question: str) -> tuple[str | None, str]:
         for i in range(3, len(words) - 2):
             if words[i].lower() in _AUX_ALL and words[i + 1].lower() in _SUBJECT_START \
                     and words[i - 1].lower() not in _AUX_ALL | {"to", "that", "which", "who"}:
+                wh = [j for j in range(2, i) if words[j - 1].endswith(",") and words[j].lower() in _WH]
+                if wh:  # "When a user …, how often on average did …": the question starts at its wh word
+                    return " ".join(words[:wh[-1]]).rstrip(","), " ".join(words[wh[-1]:])
                 return " ".join(words[:i]), " ".join(words[i:])
     return None, q
 

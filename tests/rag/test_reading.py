@@ -41,6 +41,9 @@ from rag.reading import clause_of, form_of, read
     ("Why did the larger proxy reward models get exploited faster?",
      "why the larger proxy reward models got exploited faster"),
     ("Why does training help models generalize?", "why training helps models generalize"),
+    # a condition, then the wh question after its comma
+    ("When a reviewer pushed back, how often on average did the parsers change their label?",
+     "how often on average the parsers changed their label, when a reviewer pushed back"),
     # questions, not scenes: no leading phrase is split off
     ("When does debate help, and when is it no better than voting?", "when debate helps"),
     ("Why does safety training remove the behaviour or just teach models to hide it?",
