@@ -32,7 +32,7 @@ from rag.lexicon import pos as _pos
 from rag.query_terms import spelling_variants
 from rag.text import STOPWORDS, content_words, stem
 
-__all__ = ["uncovered", "Coverage", "apart", "question_names"]
+__all__ = ["uncovered", "Coverage", "apart", "question_names", "which_apart"]
 
 # A word in more than this share of the knowledge base's chunks is its own vocabulary ("ai", "feedback",
 # "language" in the demo notes): its absence from the best notes says little about the question. Chosen so
@@ -316,6 +316,35 @@ def apart(question: str, notes: Sequence[str]) -> tuple[str, list[str]] | None:
 
 
 APART_MIN = 2  # names a question must hold for the check: with one, there is nothing to put together
+
+
+_WHICH = re.compile(r"(?:^|,\s*|\b(?:of|in|on|from|by|for)\s+)which\s+((?:[\w-]+\s+){0,2}?[\w-]+?)\s+"
+                    r"(?:was|were|is|are|did|do|does|had|has|have|came|got|used|performed|scored|showed)\b", re.I)
+
+
+def which_apart(question: str, notes: Sequence[str]) -> str | None:
+    """The kind of thing a "which X" question asks for ("which datasets were the FlipFlop tasks taken from?") when
+    the best note about what it names (the one holding most of its names; else the first) never mentions an X:
+    the note says what it did, not which X. None when the note uses the word or a stem of it, or X says nothing
+    (``GENERIC_NOUNS``: "which one")."""
+    m = _WHICH.search(question)
+    if m is None or not notes:
+        return None
+    head = m.group(1).split()[-1].lower()
+    if head in GENERIC_NOUNS or head in STOPWORDS or (_pos(head) and "NOUN" not in _pos(head)):
+        return None
+    names = question_names(question)
+    anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
+    if names and not any(_says(n, anchor) for n in names):
+        return None
+    have = content_words(anchor)
+    if any(v in have for v in spelling_variants(stem(head))) or any(v in have for w in content_words(head)
+                                                                     for v in spelling_variants(w)):
+        return None
+    stems = sorted(w for w in have if len(w) >= PREFIX and w.isalpha())
+    if _related(head, stems):
+        return None
+    return "which " + m.group(1).strip()
 
 
 # A follow-up in time ("a few weeks later", "after six months"): whether an effect lasted is a question of its own,

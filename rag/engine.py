@@ -27,7 +27,7 @@ from ingest.pipeline import Ingestor, IngestReport, Progress
 from rag.answer import (AnswerabilityParts, Dropped, InquiringLine, Meta, Paragraph, RetrievedNote, Sentence,
                         Source, Support, with_spans)
 from rag.answerability import Answerability, answerability, support_level
-from rag.coverage import Coverage, apart
+from rag.coverage import Coverage, apart, which_apart
 from rag.compose import INDIRECT_VARIANTS, indirect_note, pick
 from rag.gather import Gatherer, SentenceVectors
 from rag.next_lines import NextLines
@@ -290,12 +290,17 @@ class Engine:
         by_note = self.index.manifest.chunks_of(ids)
         texts = [c["text"] for chunks in by_note.values() for c in chunks]
         prep.uncovered = Coverage(share).uncovered(prep.question, texts)
+        whole = [" ".join(c["text"] for c in by_note.get(i, [])) for i in ids if i in by_note]  # best first
         if not prep.uncovered:  # every name is in some best note: is each with the others it is asked about?
-            found = apart(prep.question, [" ".join(c["text"] for c in chunks) for chunks in by_note.values()])
+            found = apart(prep.question, whole)
             if found is not None:
                 held = found[1]
                 others = held[0] if len(held) == 1 else ", ".join(held[:-1]) + " and " + held[-1]
                 prep.uncovered = [f"{found[0]} together with {others}"]
+        if not prep.uncovered:  # "which datasets …": does the note it is about name any?
+            kind = which_apart(prep.question, whole)
+            if kind is not None:
+                prep.uncovered = [kind]
         prep.timings["coverage"] = (time.perf_counter() - t1) * 1000
         if prep.uncovered:
             prep.support = "indirect"

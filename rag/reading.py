@@ -98,13 +98,18 @@ def clause_of(question: str) -> str | None:
             if split is None and lead > 1 and rest and w0 in ("which", "what", "who"):
                 split = [aux, *rest]  # "which ones do it the most": the auxiliary is the main verb
             return " ".join([*head, *split]) if split else None
-        if aux in _BE and lead > 1 and rest and w0 in ("which", "what", "who", "whose") and _participle(rest[0]):
+        if aux in _BE and lead > 1 and rest and w0 in ("which", "what", "who", "whose", "how") and _participle(rest[0]):
             return " ".join([*head, aux, *rest])  # "which model was fine-tuned on …": the wh phrase is the subject
         if aux in _BE and lead > 1 and rest:  # "how strong is the evidence that …" → "how strong the evidence … is"
             rest = _lower_first(rest)
             to = next((i for i, w in enumerate(rest) if w.lower() == "to" and i > 0), None)
             if to is not None:  # "how likely is a model to fake it" → "how likely a model is to fake it"
                 return " ".join([*head, *rest[:to], aux, *rest[to:]])
+            part = next((i for i, w in enumerate(rest) if i > 0 and _participle(w)), None)
+            if part is not None and (len(rest) - part == 1 or len(rest) - part == 2 and rest[-1].lower() in
+                                     _PREPOSITIONS) and not {"that", "whether", "if"} & {w.lower() for w in rest}:
+                # "which datasets were the tasks taken from" → "… the tasks were taken from"
+                return " ".join([*head, *rest[:part], aux, *rest[part:]])
             return " ".join([*head, *rest, aux])
         if aux in _BE and lead == 1 and rest and w0 in ("what", "who", "which") and rest[0].lower() != "there":
             if rest[0].lower() in ("happening", "going", "changing"):  # "what is happening inside …" keeps its order
@@ -130,7 +135,9 @@ def _participle(word: str) -> bool:
     from rag.lexicon import pos
 
     w = word.lower().split("-")[-1]
-    return len(w) > 3 and w.endswith(("ed", "en")) and "NOUN" not in pos(w)
+    p = pos(w)
+    return len(w) > 3 and w.endswith(("ed", "en")) and "NOUN" not in p and (bool(p) or w.endswith("ed")) \
+        and p != {"ADV", "ADJ"}  # not "seven" (no entry) or "often"
 
 
 def _aux_moved(words: list[str], aux: str) -> list[str] | None:

@@ -3,7 +3,7 @@ hand-made notes and questions (not the eval sets' questions); the engine cases r
 
 from __future__ import annotations
 
-from rag.coverage import Coverage, apart, question_names, uncovered
+from rag.coverage import Coverage, apart, question_names, uncovered, which_apart
 
 NOTES = [
     "Sycophancy in AI assistants: models trained on human preference data agree with the user's stated view. "
@@ -139,3 +139,10 @@ def test_a_follow_up_in_time_no_note_measures_is_named_and_a_scene_in_time_is_no
     assert uncovered("Did the shift in agreement persist after six months?", notes) == ["after six months"]
     assert uncovered("Why did the shift in agreement appear for a few days in 2025?", notes) == []
     assert uncovered("Did the shift persist after six months?", notes + ["It lasted six months."]) == []
+
+
+def test_which_kind_of_thing_the_note_about_the_named_study_never_names():
+    note = "Laban et al. ran the FlipFlop experiment on ten LLMs and seven classification tasks."
+    assert which_apart("Which corpora were the seven FlipFlop tasks taken from?", [note]) == "which corpora"
+    assert which_apart("Which corpora were the FlipFlop tasks taken from?", [note + " The corpora were public."]) is None
+    assert which_apart("Of the ten models, which one came out on top?", [note]) is None  # "one" says nothing

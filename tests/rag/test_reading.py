@@ -41,6 +41,8 @@ from rag.reading import clause_of, form_of, read
     ("Why did the larger proxy reward models get exploited faster?",
      "why the larger proxy reward models got exploited faster"),
     ("Why does training help models generalize?", "why training helps models generalize"),
+    # a passive after a wh phrase: the auxiliary goes before its participle
+    ("Which corpora were the twelve parsing tasks taken from?", "which corpora the twelve parsing tasks were taken from"),
     # a condition, then the wh question after its comma
     ("When a reviewer pushed back, how often on average did the parsers change their label?",
      "how often on average the parsers changed their label, when a reviewer pushed back"),
