@@ -76,7 +76,9 @@ def _lower_first(words: list[str]) -> list[str]:
 def clause_of(question: str) -> str | None:
     """The question as a clause that can follow "This explores …" (see the module docstring). A compound
     question keeps its first part ("…, and how does it show up …" is left to the reading)."""
-    q = " ".join(question.strip().split()).rstrip("?!. ")
+    q = " ".join(question.strip().split())
+    q = re.split(r"\?\s+(?=\S)", q, maxsplit=1)[0]  # "How did X behave? Did it …?": the first question, not both
+    q = q.rstrip("?!. ")
     q = re.split(r"(?:,|;)\s*(?:and|or|but)?\s*(?=(?:why|how|what|which|who|when|where|does|do|did|is|are|was|"
                  r"were|can|could|would|should|will)\b)", q, maxsplit=1, flags=re.I)[0].strip(" ,;")
     # "does it stop or does it just get better at hiding": the second question is left to the reading
@@ -304,11 +306,17 @@ have
 """.split())
 
 
+_SUPERLATIVE = frozenset("most least best worst only first last".split())
+
+
 def _subject_and_predicate(words: list[str]) -> tuple[list[str], list[str]]:
     """A copula or modal question's rest split into subject and predicate at the first predicate-looking word
     after at least one subject word; ([], []) when none is found."""
     words = _lower_first(words)
     for i in range(1, len(words)):
+        if words[i].lower() == "the" and i + 1 < len(words) and (words[i + 1].lower() in _SUPERLATIVE or
+                                                                  words[i + 1].lower().endswith("est")):
+            return words[:i], words[i:]  # "GPT-4o | the most prone to scheming"
         if _PREDICATE.match(words[i]) and words[i - 1].lower() not in ("a", "an", "the", "of", "to"):
             return words[:i], words[i:]
     return [], []

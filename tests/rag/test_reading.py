@@ -43,6 +43,9 @@ from rag.reading import clause_of, form_of, read
     ("Why does training help models generalize?", "why training helps models generalize"),
     # a passive after a wh phrase: the auxiliary goes before its participle
     ("Which corpora were the twelve parsing tasks taken from?", "which corpora the twelve parsing tasks were taken from"),
+    # a superlative opens the predicate; a second question after "?" is left to the reading
+    ("Why was the small parser the most accurate on legal text?", "why the small parser was the most accurate on legal text"),
+    ("How did the parser behave on legal text? Did it drop clauses too?", "how the parser behaved on legal text"),
     # a condition, then the wh question after its comma
     ("When a reviewer pushed back, how often on average did the parsers change their label?",
      "how often on average the parsers changed their label, when a reviewer pushed back"),
