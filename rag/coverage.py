@@ -286,7 +286,14 @@ def _says(name: str, text: str) -> bool:
     base, _, tail = head.rpartition("-")
     if base and tail.isalpha() and tail.islower() and len(tail) >= 3:
         forms.append(base)  # "GPT-4-class", "GPT-2-level": the name is "GPT-4"
-    return any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text) for f in forms)
+    if any(re.search(rf"(?<![\w-]){re.escape(f)}(?![\w-])", text) for f in forms):
+        return True
+    parts = [p for p in head.lower().split("-") if p not in ("a", "an", "the")]
+    if len(parts) >= 3:  # "LLM-as-judge" is the notes' "LLM-as-a-judge"
+        key = "".join(parts)
+        return any(key == "".join(p for p in w.lower().split("-") if p not in ("a", "an", "the"))
+                   for w in re.findall(r"[\w]+(?:-[\w]+){2,}", text))
+    return False
 
 
 def apart(question: str, notes: Sequence[str]) -> tuple[str, list[str]] | None:

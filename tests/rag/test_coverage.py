@@ -122,6 +122,7 @@ def test_names_held_together_or_asked_across_notes_are_not_flagged():
     assert apart("Do o1 and o3 both resist shutdown in Palisade's test?", [SHUTDOWN, SCHEMING]) is None
     assert apart("Did GPT-4-class students beat GPT-2 teachers?", ["a GPT-4 model taught by GPT-2"]) is None
     assert apart("What did Palisade find?", [SHUTDOWN]) is None  # one name: nothing to put together
+    assert apart("Does an LLM-as-judge loop with DPO help?", ["An LLM-as-a-judge prompt scored pairs for DPO."]) is None
 
 
 def test_the_engine_flags_a_name_apart_from_the_study_it_is_asked_about(demo_engine):
