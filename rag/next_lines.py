@@ -50,14 +50,14 @@ _RELATING = [
 # against the answer's concept. No wording holds a fixed run of five words.
 _THREADS = [
     "If {d}, what follows for {a}?", "Does the finding that {d} carry over to {a}?",
-    "How does {a} square with the finding that {d}?", "Given that {d}, where does that leave {a}?",
+    "How {does_a} {a} square with the finding that {d}?", "Given that {d}, where does that leave {a}?",
 ]
 _FINITE = frozenset("is are was were can could may might will would should must does do did has have had".split())
 MAX_THREAD_WORDS = 10  # a longer description reads as a sentence pasted into the question
 MAX_THREADS = 2  # thread lines an answer leads its next lines with; the rest relate subjects
 
 
-def thread_clause(description: str) -> str | None:
+def thread_clause(description: str, lexicon: bool = False) -> str | None:
     """``description`` when it is a clause stating a finding, else None: a subject of one to four words (no
     relative pronoun or participle: "monitoring that depends on …", "agents favouring the option they hold" are
     noun phrases), then a finite verb — an auxiliary or modal, a plain verb after a plural subject ("fair
@@ -74,9 +74,12 @@ def thread_clause(description: str) -> str | None:
         w, prev, nxt = low[i], low[i - 1], (low[i + 1] if i + 1 < len(low) else "")
         if w in _FINITE:
             finite = True
-        elif w in BASE_VERBS:
+        elif w in BASE_VERBS or (lexicon and _lexicon_verb(w) and i >= 2 and prev.endswith("s")
+                                 and not set(low[:i]) & _PREPOSITIONS):  # "consistent errors defeat self-checks"
             finite = prev not in _NOT_BEFORE_VERB and plural(" ".join(low[:i]))
-        elif w.endswith("s") and (w[:-1] in BASE_VERBS or (w.endswith("es") and w[:-2] in BASE_VERBS)):
+        elif w.endswith("s") and (w[:-1] in BASE_VERBS or (w.endswith("es") and w[:-2] in BASE_VERBS)
+                                  or lexicon and _lexicon_verb(w[:-1]) and not w.endswith("ss")
+                                  and prev not in ("the", "a", "an", "these", "those", "its", "their")):
             finite = nxt not in _NOUN_FOLLOWERS and prev not in _PREPOSITIONS and not (
                 i == 1 and ((prev.endswith("ing") and "-" not in prev) or prev.endswith(_ADJECTIVE_ENDINGS))) and (
                 prev in _ADVERBS or prev.endswith("ly") or (i >= 2 and low[1] in _PREPOSITIONS | {"against"})
@@ -89,6 +92,13 @@ def thread_clause(description: str) -> str | None:
             return None
         return _lower_first(description.rstrip("."))
     return None
+
+
+def _lexicon_verb(word: str) -> bool:
+    """A base-form verb by the English lexicon that BASE_VERBS lacks ("defeat"), not an -s, -ed or -ing form."""
+    from rag.lexicon import pos
+
+    return not word.endswith(("s", "ed", "ing")) and "VERB" in pos(word)
 
 
 _NOUN_FOLLOWERS = frozenset("with of in that for".split())  # "right answers with …": a plural noun, not a verb
@@ -287,11 +297,15 @@ def propose(question: str, concept: str | None, cited: list[dict], neighbours: l
             d = thread_clause(descriptions.get(n["id"]) or "")
             if d and concept.lower() not in d.lower():  # not "… limit debate carry over to debate?"
                 wording = kinds[len(threads) % len(kinds)]
-                threads.append(Proposal(_cap(wording.format(a=concept, d=d)), n["id"]))
+                threads.append(Proposal(_cap(wording.format(a=concept, d=d, does_a="do" if plural(concept) else "does")),
+                                        n["id"]))
     for i, n in enumerate(neighbours):
         b = subject_of(n, avoid, descriptions.get(n["id"]))
-        if not b or (concept and concept.lower() in b.lower()) or b.lower() in subjects:
-            continue  # "the persuasion growing … show about persuasion"; one line a subject, not two wordings of it
+        if not b or (concept and concept.lower() in b.lower()) or b.lower() in subjects \
+                or thread_clause(b, lexicon=True):
+            continue  # "the persuasion growing … show about persuasion"; one line a subject, not two wordings of it;
+            # a clause ("consistent errors defeat self-checks", its verb known to the lexicon only) is no subject:
+            # "Do … change the account of …?" (as a thread it would repeat across answers: the template rate)
         subjects.add(b.lower())
         wording = wordings[i % len(wordings)]
         out.append(Proposal(_cap(_agree(wording, concept or "", b)), n["id"]))

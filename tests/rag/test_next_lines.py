@@ -67,3 +67,12 @@ def test_a_related_description_with_a_bare_verb_is_a_clause_not_a_subject():
     assert subject_of(note, set(), "external signals fill the gap") == "verification"  # the tag instead
     # a plural head before a participle agrees as a plural ("Do revisions driven by pressure …")
     assert plural("revisions driven by pressure, not evidence") and not plural("a fix driven by pressure")
+
+
+def test_a_clause_with_a_verb_the_word_list_lacks_is_no_subject():
+    from rag.next_lines import thread_clause
+
+    assert thread_clause("consistent errors defeat self-checks", lexicon=True) == "consistent errors defeat self-checks"
+    assert thread_clause("limits of self-generated signal", lexicon=True) is None  # a noun phrase: "signal" its noun
+    assert thread_clause("benchmark judges with known biases", lexicon=True) is None
+    assert thread_clause("post-training disrupts calibration", lexicon=True) == "post-training disrupts calibration"
