@@ -119,6 +119,9 @@ def strength_items(text: str, backing: bool = False) -> list[tuple[str, str, fro
                 continue
         toks.append(t)
         clause.append(n)
+    # an answer's short head before its colon ("Largely from the preference data:", "Often it will not:")
+    head, colon, rest = low.partition(":")
+    answer_head = bool(colon) and len(head.split()) <= ANSWER_HEAD_WORDS
     skip: set[int] = set()
     denied: list[str] = []
     for i, t in enumerate(toks):
@@ -141,8 +144,7 @@ def strength_items(text: str, backing: bool = False) -> list[tuple[str, str, fro
             c = "majority"  # "nearly all of the exploiting policies": said of most of them at least
         elif any(p in _SOFTENERS for p in prev):  # "almost never", "not all"
             continue
-        if c == "majority" and i == 0 and t in _ANSWER_HEDGE and (toks[1:2] and toks[1] in _HEDGED or (
-                ":" in low and len(low.split(":", 1)[0].split()) <= ANSWER_HEAD_WORDS)):
+        if c == "majority" and i == 0 and t in _ANSWER_HEDGE and (toks[1:2] and toks[1] in _HEDGED or answer_head):
             continue  # "Largely yes: ...", "Largely from the preference data: ...": a hedged answer
         if c == "certain" and any(p in ("no", "without", "nor") for p in prev):
             continue  # "no guarantee", "without proof": the certainty is denied, not claimed
@@ -182,8 +184,7 @@ def strength_items(text: str, backing: bool = False) -> list[tuple[str, str, fro
             out.append((c, m.group(0), None))
     if backing and "unique" not in have and re.search(r"\bthe only\b", low):
         out.append(("unique", "the only", None))  # "o1 was the only model that ..." backs "the one model that ..."
-    head, colon, rest = low.partition(":")
-    if colon and len(head.split()) <= ANSWER_HEAD_WORDS:
+    if answer_head:
         low = rest  # "Often it will not: ...": the answer's head echoes a "will" question, it predicts nothing
     if _WILL.search(_RELATIVE_WILL.sub(r"\1 is \2", low)) and "will" not in have:
         out.append(("will", "will", None))
@@ -272,19 +273,11 @@ def _near_stems(text: str, word: str) -> set[str] | None:
     if word not in toks:
         return None
     i = toks.index(word)
-    out: list[str] = []
-    for k in list(range(i - 1, -1, -1))[:8]:
-        if len(out) >= NEAR_WORDS:
-            break
-        if toks[k] not in STOPWORDS and _class(toks[k]) is None:
-            out.append(stem(toks[k]))
-    after: list[str] = []
-    for k in range(i + 1, min(len(toks), i + 9)):
-        if len(after) >= NEAR_WORDS:
-            break
-        if toks[k] not in STOPWORDS and _class(toks[k]) is None:
-            after.append(stem(toks[k]))
-    return set(out) | set(after)
+
+    def near(side: list[str]) -> list[str]:  # the first NEAR_WORDS content words among 8 tokens on one side
+        return [stem(t) for t in side[:8] if t not in STOPWORDS and _class(t) is None][:NEAR_WORDS]
+
+    return set(near(toks[:i][::-1])) | set(near(toks[i + 1:]))
 
 
 # --------------------------------------------------------------------------------------------- reversals

@@ -347,7 +347,7 @@ def which_apart(question: str, notes: Sequence[str]) -> str | None:
     have = content_words(anchor)
     if any(v in have for v in spelling_variants(stem(head))) or any(v in have for w in content_words(head)
                                                                      for v in spelling_variants(w)):
-        return None
+        return None  # any part of it is the note's (``_unused`` asks for all parts: a stricter test)
     stems = sorted(w for w in have if len(w) >= PREFIX and w.isalpha())
     if _related(head, stems):
         return None

@@ -140,11 +140,11 @@ def _participle(word: str) -> bool:
     return word.lower().endswith(("ed", "en")) and "VERB" in p and "NOUN" not in p
 
 
-def _agree(wording: str, a: str, b: str) -> str:
+def _agree(wording: str, a: str, b: str = "", **more: str) -> str:
     pa, pb = plural(a), plural(b)
     return wording.format(a=a, b=b, Does_a="Do" if pa else "Does", does_a="do" if pa else "does",
                           Is_b="Are" if pb else "Is", is_b="are" if pb else "is", does_b="do" if pb else "does",
-                          Does_b="Do" if pb else "Does")
+                          Does_b="Do" if pb else "Does", **more)
 
 
 # a Related bullet's description that points at the note rather than its subject ("the main persistence result")
@@ -297,8 +297,7 @@ def propose(question: str, concept: str | None, cited: list[dict], neighbours: l
             d = thread_clause(descriptions.get(n["id"]) or "")
             if d and concept.lower() not in d.lower():  # not "… limit debate carry over to debate?"
                 wording = kinds[len(threads) % len(kinds)]
-                threads.append(Proposal(_cap(wording.format(a=concept, d=d, does_a="do" if plural(concept) else "does")),
-                                        n["id"]))
+                threads.append(Proposal(_cap(_agree(wording, concept, d=d)), n["id"]))
     for i, n in enumerate(neighbours):
         b = subject_of(n, avoid, descriptions.get(n["id"]))
         if not b or (concept and concept.lower() in b.lower()) or b.lower() in subjects \

@@ -79,12 +79,17 @@ def _statement(question: str) -> str | None:
 
 def presupposition(question: str) -> str | None:
     """What the question takes for granted, as a clause; None when it takes nothing checkable for granted."""
+    return _presupposed(question)[0]
+
+
+def _presupposed(question: str) -> tuple[str | None, bool]:
+    """(``presupposition``, whether it is a statement made before the question rather than read from it)."""
     q = " ".join(question.strip().split()).rstrip("?!. ")
     if _SPECULATIVE.match(q):
-        return None
+        return None, False
     stated = _statement(question)
     if stated is not None:
-        return stated
+        return stated, True
     q = _SCENE.sub("", q)  # "In Gao et al.'s experiments, why did …": the scene set, then the question
     for pat in _PATTERNS:
         m = pat.match(q)
@@ -92,8 +97,8 @@ def presupposition(question: str) -> str | None:
             # what follows a comma is the question's scene ("…, going by the debate findings"), not its claim
             claim = m.group("claim") if pat is _PATTERNS[0] else m.group("claim").split(",")[0]
             claim = claim.strip(" ,")
-            return claim if len(claim.split()) >= MIN_CLAIM_WORDS else None
-    return None
+            return (claim if len(claim.split()) >= MIN_CLAIM_WORDS else None), False
+    return None, False
 
 
 def _objects(toks: list[str], verb: re.Pattern) -> set[str]:
@@ -193,11 +198,10 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
     and says the opposite on a word the claim itself says something about (a cued word: "*removes* the
     backdoor", "*better* calibrated"), not one it merely mentions. Of those, the strongest wins: both sides
     cued, then the most words shared, then a summary sentence, then the better-ranked note."""
-    claim = presupposition(question)
+    claim, stated = _presupposed(question)  # a statement before the question: only the comparative rule reads it
+    # (its subject is often not the notes' sentence's: "LLMs keep getting more persuasive" / "humans … did not")
     if not claim:
         return None
-    stated = claim == _statement(question)  # a statement before the question: only the comparative rule reads it
-    # (its subject is often not the notes' sentence's: "LLMs keep getting more persuasive" / "humans … did not")
     best: tuple[tuple, Correction] | None = None
     told = _objects(_tokens(claim), _DISCLOSE)  # the claim's side of the two rules polarity cannot read
     ranks = _self_order(claim)

@@ -134,10 +134,8 @@ def clause_of(question: str) -> str | None:
 
 def _participle(word: str) -> bool:
     """A past participle that cannot be a noun ("fine-tuned", "trained", "given"; not "need" or "seed")."""
-    from rag.lexicon import pos
-
     w = word.lower().split("-")[-1]
-    p = pos(w)
+    p = _pos(w)
     return len(w) > 3 and w.endswith(("ed", "en")) and "NOUN" not in p and (bool(p) or w.endswith("ed")) \
         and p != {"ADV", "ADJ"}  # not "seven" (no entry) or "often"
 
