@@ -204,6 +204,8 @@ class Coverage:
             return None
         run: list[str] = []
         for t in tokens[at + 1:]:
+            if t == "," and run:  # "how many benign, correct examples": the modifiers listed, then the noun
+                continue
             if not t[:1].isalnum() or t.lower() in STOPWORDS or len(run) == MAX_RUN:
                 break
             run.append(t)
@@ -212,13 +214,18 @@ class Coverage:
         if not run:
             return None
         head = content_words(run[-1])
+        mods = content_words(" ".join(run[:-1]))
         words = _TOKEN.findall(text)
         for k, w in enumerate(words):
             if not content_words(w) & head:
                 continue
             before = words[max(0, k - COUNT_REACH):k]
-            if any(_is_count(b, before[j + 1] if j + 1 < len(before) else "") for j, b in enumerate(before)):
-                return None
+            for j, b in enumerate(before):
+                if not _is_count(b, before[j + 1] if j + 1 < len(before) else ""):
+                    continue
+                between = content_words(" ".join(before[j + 1:]))
+                if not (mods and between and not between & mods):  # "6,000 coding examples" counts other examples
+                    return None
         return at, "the number of " + " ".join(run)
 
     @staticmethod
@@ -304,6 +311,10 @@ def apart(question: str, notes: Sequence[str]) -> tuple[str, list[str]] | None:
     the question joins the missing name to another ("Claude and o1"), which asks across notes. The names
     ``uncovered`` passes over (a model id as "o1" is no noun) are caught here too."""
     names = question_names(question)
+    if _ACROSS.search(question):  # "both … and …", "a shared explanation": it asks across notes by design
+        return None
+    if len(names) == 1 and notes:
+        return _alone_apart(names[0], notes)
     if len(names) < APART_MIN:
         return None
     held = [[n for n in names if _says(n, t)] for t in notes]
@@ -322,11 +333,41 @@ def apart(question: str, notes: Sequence[str]) -> tuple[str, list[str]] | None:
     return lack[0], held[best]
 
 
-APART_MIN = 2  # names a question must hold for the check: with one, there is nothing to put together
+APART_MIN = 2  # names a question must hold for the check: with one, see _alone_apart
+# A question that asks across notes in so many words: its names may well sit in different notes
+_ACROSS = re.compile(r"\bboth\b|\b(?:shared|common|single|one|same) (?:explanation|cause|mechanism|account|"
+                     r"pattern|story)\b", re.I)
+RARE_NAME_NOTES = 1  # best notes, at most, that write a lone name for it to be tied to one study
 
 
-_WHICH = re.compile(r"(?:^|,\s*|\b(?:of|in|on|from|by|for)\s+)which\s+((?:[\w-]+\s+){0,2}?[\w-]+?)\s+"
+def _says_whole(name: str, text: str) -> bool:
+    """The note writes the whole name ("Claude Sonnet 4.5", not just "Claude")."""
+    words = name.split()
+    return bool(re.search(r"(?<![\w-])" + r"\s+".join(re.escape(w) for w in words) + r"(?![\w-])", text, re.I))
+
+
+def _alone_apart(name: str, notes: Sequence[str]) -> tuple[str, list[str]] | None:
+    """One specific name the question puts in a study ("What blackmail rate did Claude Sonnet 4.5 show in the
+    replacement scenario?"): when the best note (the one the question is about) does not write it and it is
+    written only in another note or two (a rare name, not the corpus's "RLHF"), (the name, []). A name with no
+    digit and a single word must be an acronym ("WMDP") to count as specific: "Claude" or "Anthropic" alone
+    names a family, which many notes share."""
+    words = name.split()
+    if len(words) == 1 and not re.search(r"\d", name) and not (name.isupper() and len(name) >= 3):
+        return None
+    if _says_whole(name, notes[0]):
+        return None
+    elsewhere = sum(_says_whole(name, t) for t in notes[1:])
+    return (name, []) if 1 <= elsewhere <= RARE_NAME_NOTES else None
+
+
+_WHICH = re.compile(r"(?:^|,\s*|\b(?:of|in|on|from|by|for)\s+)which\s+(?P<member>of\s+the\s+(?:\w+\s+)?)?"
+                    r"(?P<kind>(?:[\w-]+\s+){0,3}?[\w-]+?)\s+"
                     r"(?:was|were|is|are|did|do|does|had|has|have|came|got|used|performed|scored|showed)\b", re.I)
+# "which of the ten LLMs was most resistant": a member of a set of models, which the note must name; the kinds of
+# thing that are models, and the families a model is named by besides a versioned id ("GPT-4o", "o1")
+_MODEL_KINDS = frozenset("models model llms llm chatbots assistants systems agents".split())
+_MODEL_FAMILY = re.compile(r"\b(?:Claude|GPT|Gemini|Llama|PaLM|Grok|DeepSeek|Qwen|Mistral|Flan|Codex|Opus|Sonnet)\b")
 
 
 def which_apart(question: str, notes: Sequence[str]) -> str | None:
@@ -337,13 +378,17 @@ def which_apart(question: str, notes: Sequence[str]) -> str | None:
     m = _WHICH.search(question)
     if m is None or not notes:
         return None
-    head = m.group(1).split()[-1].lower()
+    kind = m.group("kind")
+    head = kind.split()[-1].lower()
     if head in GENERIC_NOUNS or head in STOPWORDS or (_pos(head) and "NOUN" not in _pos(head)):
         return None
     names = question_names(question)
     anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
     if names and not any(_says(n, anchor) for n in names):
         return None
+    if m.group("member") and head in _MODEL_KINDS:  # the note counts the models; does it name one of them?
+        named = [w for w in _TOKEN.findall(anchor) if _MODEL_ID.match(w) and not w[:1].isdigit()]
+        return None if named or _MODEL_FAMILY.search(anchor) else "which of the " + kind.split()[-1]
     have = content_words(anchor)
     if any(v in have for v in spelling_variants(stem(head))) or any(v in have for w in content_words(head)
                                                                      for v in spelling_variants(w)):
@@ -351,7 +396,7 @@ def which_apart(question: str, notes: Sequence[str]) -> str | None:
     stems = sorted(w for w in have if len(w) >= PREFIX and w.isalpha())
     if _related(head, stems):
         return None
-    return "which " + m.group(1).strip()
+    return "which " + kind.strip()
 
 
 # A follow-up in time ("a few weeks later", "after six months"): whether an effect lasted is a question of its own,

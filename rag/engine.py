@@ -295,8 +295,11 @@ class Engine:
             found = apart(prep.question, whole)
             if found is not None:
                 held = found[1]
-                others = held[0] if len(held) == 1 else ", ".join(held[:-1]) + " and " + held[-1]
-                prep.uncovered = [f"{found[0]} together with {others}"]
+                if not held:  # a lone name the best note does not write: it is elsewhere, in another study
+                    prep.uncovered = [f"{found[0]} in the setting the question asks about"]
+                else:
+                    others = held[0] if len(held) == 1 else ", ".join(held[:-1]) + " and " + held[-1]
+                    prep.uncovered = [f"{found[0]} together with {others}"]
         if not prep.uncovered:  # "which datasets …": does the note it is about name any?
             kind = which_apart(prep.question, whole)
             if kind is not None:

@@ -146,7 +146,8 @@ for _a, _b in [("stronger", "weaker"), ("larger", "smaller"), ("bigger", "smalle
     _OPPOSITE.setdefault(_a, set()).add(_b)
     _OPPOSITE.setdefault(_b, set()).add(_a)
 _ADVERBIAL = {"more slowly": "slower", "more quickly": "faster", "more rapidly": "faster", "less quickly": "slower",
-              "more cheaply": "cheaper", "more easily": "easier"}
+              "more cheaply": "cheaper", "more easily": "easier", "more accurate": "better", "less accurate": "worse",
+              "more accurately": "better", "less accurately": "worse"}
 COMPARED_REACH = 6  # tokens before a comparative where what it is said of is looked for ("monitor | stronger")
 
 
@@ -177,6 +178,36 @@ def _comparative_opposed(claim: str, text: str) -> str | None:
             if v in _OPPOSITE[w] and not set(tt[max(0, j - 2):j]) & {"not", "no", "never"} \
                     and said_of & (_compared(tt, j) | {stem(x) for x in tt[j + 1:j + 3] if _specific(x)}):
                 return w
+    return None
+
+
+# "GPT-4o was the most consistent schemer" against "GPT-4o did not scheme in these tests": the note denies, of the
+# very model the claim names, the act the claim says it did
+_DENIED = re.compile(r"(?P<subject>(?:[\w.-]+\s+){0,3}?[\w.-]+)\s+(?:did|does|do)\s+not\s+(?P<verb>[a-z]+)|"
+                     r"(?P<subject2>(?:[\w.-]+\s+){0,3}?[\w.-]+)\s+never\s+(?P<verb2>[a-z]+)")
+DENIED_STEM = 5  # letters a claim's word and the denied verb must share at their start ("schemer", "scheme")
+
+
+def _denied_of_name(claim: str, text: str) -> str | None:
+    """The verb ``text`` denies of a name the claim makes it the subject of, when the claim says that name did it
+    ("… o1 … schemed", "GPT-4o was the … schemer"), un-negated; or None."""
+    from rag.coverage import question_names
+
+    names = question_names(claim)
+    if not names or re.search(r"\b(?:not|never|no|didn't|doesn't)\b", claim, re.I):
+        return None
+    subject = names[0].lower()
+    if not claim.lower().startswith(subject):  # the name the claim is about opens it
+        return None
+    words = [w.lower() for w in re.findall(r"[A-Za-z][\w-]*", claim)]
+    for m in _DENIED.finditer(text):
+        said_of = (m.group("subject") or m.group("subject2") or "").lower()
+        verb = (m.group("verb") or m.group("verb2") or "").lower()
+        if subject not in said_of.split()[-len(subject.split()):] and not said_of.endswith(subject):
+            continue
+        root = verb[:DENIED_STEM]
+        if len(verb) >= DENIED_STEM and any(w.startswith(root) and w != subject for w in words[len(subject.split()):]):
+            return verb
     return None
 
 
@@ -213,7 +244,8 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
             before, prev, prev_own = prev, text, own
             if len(shared_specific(claim, context)) < 2:
                 continue
-            compared = _comparative_opposed(claim, own)  # the most specific rule: it wins over the others
+            compared = _comparative_opposed(claim, own) or _denied_of_name(claim, own)  # the most specific rules:
+            # they win over the others
             o = None if stated or compared else opposition(claim, own, min_shared=1, claim_cued=True)
             word = compared or (o.word if o is not None else None if stated else (
                 _concealed(told, own) or ("own" if ranks and _self_order(own) == -ranks else None)))

@@ -62,7 +62,7 @@ def _third_person(verb: str) -> str:
 _NOT_VERBS = set("""models model language large ai llm llms systems system agents agent training human humans people
 users user chatbots chatbot assistants assistant ones reasoning chain chains monitors monitor debate reward rewards
 feedback bigger larger smaller newer stronger weaker frontier base chat instruction safety alignment""".split())
-MAX_WH_PHRASE = 4  # words in a wh phrase before its auxiliary ("how many GPU hours did …")
+MAX_WH_PHRASE = 5  # words in a wh phrase before its auxiliary ("which specific medical QA datasets did …")
 
 
 def _lower_first(words: list[str]) -> list[str]:
@@ -81,6 +81,7 @@ def clause_of(question: str) -> str | None:
     q = q.rstrip("?!. ")
     q = re.split(r"(?:,|;)\s*(?:and|or|but)?\s*(?=(?:why|how|what|which|who|when|where|does|do|did|is|are|was|"
                  r"were|can|could|would|should|will)\b)", q, maxsplit=1, flags=re.I)[0].strip(" ,;")
+    q = re.split(r",\s*(?:and|but)\s+if\b", q, maxsplit=1, flags=re.I)[0]  # "…, and if I need X should I …"
     # "does it stop or does it just get better at hiding": the second question is left to the reading
     q = re.split(r"\s+(?:or|and)\s+(?=(?:does|do|did|is|are|will|can|would)\s+(?:it|they|the|a|an|you|he|she)\b)",
                  q, maxsplit=1, flags=re.I)[0]
@@ -93,13 +94,19 @@ def clause_of(question: str) -> str | None:
     if w0 in _WH:
         # "how far can X …", "how many GPU hours did X …": the wh phrase runs up to the first auxiliary
         lead = next((p for p in range(1, min(MAX_WH_PHRASE + 1, len(words) - 1)) if words[p].lower() in _AUX_ALL
-                     and not any(w.lower() in BASE_VERBS for w in words[2:p])), 1)  # "what share of …": a noun
+                     and not any(w.lower() in BASE_VERBS and not (k == p - 1 and "NOUN" in _pos(w.lower()))
+                                 for k, w in enumerate(words[2:p], start=2))), 1)
+        # "what share of …": a noun; a word that can be a noun right before the auxiliary is the phrase's head
+        # ("what blackmail rate did …"), not a verb
         head, aux, rest = [w0, *words[1:lead]], words[lead].lower(), words[lead + 1:]
         if aux in _AUX_DO:  # "why do models resist X" → "why models resist X"; "why did X make" → "why X made"
             split = _inflected(rest, aux)
             if split is None and lead > 1 and rest and w0 in ("which", "what", "who"):
                 split = [aux, *rest]  # "which ones do it the most": the auxiliary is the main verb
             return " ".join([*head, *split]) if split else None
+        if aux in _BE and lead > 1 and rest and w0 in ("which", "who") and (
+                rest[0].lower() in _SUPERLATIVE | {"more", "less"} or rest[0].lower().endswith("est")):
+            return " ".join([*head, aux, *rest])  # "which of the ten models was most resistant …": the subject
         if aux in _BE and lead > 1 and rest and w0 in ("which", "what", "who", "whose", "how") and _participle(rest[0]):
             return " ".join([*head, aux, *rest])  # "which model was fine-tuned on …": the wh phrase is the subject
         if aux in _BE and lead > 1 and rest:  # "how strong is the evidence that …" → "how strong the evidence … is"
@@ -169,7 +176,7 @@ def _verb_at(words: list[str], extra: set[str] | frozenset = frozenset()) -> int
     infinitive = False
     after_np = 0  # where a noun phrase opened by a possessive ends ("Claude Opus 4's blackmail rate in …")
     for i in range(1, len(words)):
-        w, prev = words[i].lower(), words[i - 1].lower()
+        w, prev = words[i].lower().rstrip(",;:"), words[i - 1].lower()
         if i < after_np:
             continue
         if prev.endswith(("'s", "’s", "s'")):
@@ -243,10 +250,11 @@ def _inflected(words: list[str], aux: str) -> list[str] | None:
                      and (words[j - 1].lower() in ("and", "or") or words[j - 2].lower() in ("and", "or")
                           and words[j - 1].lower() in ("just", "simply", "also", "merely", "instead"))]
     for j in targets:
+        core = words[j].rstrip(",;:")  # "did X actually sample, for …": the verb keeps its comma
         if aux == "does":
-            out[j] = _third_person(words[j])
+            out[j] = _third_person(core) + words[j][len(core):]
         elif aux == "did":
-            out[j] = _past(words[j])
+            out[j] = _past(core) + words[j][len(core):]
     return out
 
 
@@ -298,7 +306,7 @@ reveal reverse reward rise rule run sabotage say scale scheme score see seek see
 shut side sit slip solve speak spot spread stall stand start state stay steer stop struggle succeed suffer suggest
 support suppress surface survive suspect switch take talk tamper teach tell tend test think threaten trade train
 transfer treat trick trust try turn undermine understand update use value verify vote want warn watch weaken win
-withhold work worry write yield suck cave bluff snitch panic freak kiss butter brown-nose rat edit delete modify
+withhold work worry write yield propose attribute adopt employ select observe suck cave bluff snitch panic freak kiss butter brown-nose rat edit delete modify
 disable bypass classify sort cite quote sandbag collude hack memorise memorize exploit escalate attempt
 have
 """.split())

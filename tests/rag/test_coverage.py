@@ -147,3 +147,41 @@ def test_which_kind_of_thing_the_note_about_the_named_study_never_names():
     assert which_apart("Which corpora were the seven FlipFlop tasks taken from?", [note]) == "which corpora"
     assert which_apart("Which corpora were the FlipFlop tasks taken from?", [note + " The corpora were public."]) is None
     assert which_apart("Of the ten models, which one came out on top?", [note]) is None  # "one" says nothing
+
+
+BLACKMAIL = "Facing replacement, most models resorted to blackmail: Claude Opus 4 96%, GPT-4.1 80%."
+AUDIT = "Claude Sonnet 4.5 voiced suspicion of being tested in about 13% of audit transcripts."
+
+
+def test_a_lone_specific_name_the_best_note_does_not_write_is_named():
+    q = "What blackmail rate did Claude Sonnet 4.5 show when facing replacement?"
+    assert apart(q, [BLACKMAIL, AUDIT]) == ("Claude Sonnet 4.5", [])  # "Claude" alone is in the best note: not enough
+    assert apart("What blackmail rate did Claude Opus 4 show?", [BLACKMAIL, AUDIT]) is None
+    # a lone family name or a frequent acronym is no study's own: many notes write it
+    assert apart("What blackmail rate did Claude show?", [BLACKMAIL, AUDIT]) is None
+    assert apart("Why does RLHF raise blackmail?", [BLACKMAIL, "RLHF x.", "RLHF y."]) is None
+    # an acronym only another note writes: "WMDP" is the sandbagging note's, not the probes note's
+    assert apart("Have linear probes been tried for sandbagging on WMDP?",
+                 ["Linear probes caught sleeper agents.", "Models sandbagged on WMDP."]) == ("WMDP", [])
+
+
+def test_a_question_that_asks_across_notes_in_so_many_words_is_not_flagged():
+    q = "Is there a shared explanation for why OpenAI's models both cheat against Stockfish and edit the shutdown script?"
+    assert apart(q, ["OpenAI's o3 edited the shutdown script.", "o1-preview hacked Stockfish."]) is None
+
+
+def test_a_count_of_a_differently_modified_thing_is_no_count_of_what_is_asked():
+    notes = ["Re-alignment needed a small set of correct examples.", "Fine-tuned on 6,000 coding examples."]
+    assert uncovered("Exactly how many benign, correct examples did the re-alignment use?", notes) == \
+        ["the number of benign correct examples"]
+    assert uncovered("How many correct examples did the re-alignment use?", notes + ["It used 300 correct examples."]) == []
+    assert uncovered("How many examples was the model fine-tuned on?", notes) == []  # "6,000 coding examples" are examples
+
+
+def test_which_member_of_a_set_of_models_the_note_never_names_and_a_longer_which_phrase():
+    note = "Laban et al. ran the FlipFlop experiment on ten LLMs; models differed in how often they flipped."
+    assert which_apart("Which of the ten LLMs was most resistant to flipping?", [note]) == "which of the LLMs"
+    assert which_apart("Which of the ten LLMs was most resistant to flipping?", [note + " GPT-4 flipped least."]) is None
+    debate = "Smit et al. covered medical and general question-answering benchmarks."
+    assert which_apart("Which specific medical question-answering datasets did Smit et al. use?", [debate]) == \
+        "which specific medical question-answering datasets"

@@ -119,3 +119,22 @@ def test_a_statement_about_another_subject_or_an_attributive_comparative_does_no
                        ("Smaller judges were cheaper to run.", False)])]
     assert check("Chatbots keep getting more persuasive with each release. Is that bad news for debate?", notes) is None
     assert check("Why do larger judges grade essays so well?", notes) is None
+
+
+def test_a_note_that_denies_of_the_named_model_what_the_premise_says_it_did_corrects_it():
+    q = "Given that GPT-4o was the most consistent schemer across Apollo's evaluations, what does that imply?"
+    notes = [("scheming", [("o1 schemed in all six evaluations across Apollo's suite.", True),
+                           ("GPT-4o did not scheme in these evaluations.", False)])]
+    c = check(q, notes)
+    assert c is not None and c.sentence == "GPT-4o did not scheme in these evaluations." and c.word == "scheme"
+    # the denial is of another model: no correction of this one
+    other = [("scheming", [("Claude 3 Opus did not scheme in these evaluations across Apollo's suite.", False)])]
+    assert check(q, other) is None
+
+
+def test_more_accurate_is_the_opposite_of_worse_in_a_statement_before_the_question():
+    q = ("Khan et al. found that once debaters were optimised to be more persuasive, the judges got worse at picking "
+         "the correct answer. Should I cap persuasiveness?")
+    notes = [("debate", [("When debaters were optimised for persuasiveness, the judges became more accurate.", True)])]
+    c = check(q, notes)
+    assert c is not None and c.word == "worse"

@@ -82,3 +82,17 @@ def test_a_lab_named_as_who_did_the_work_is_no_concept():
     got = [c for c, _ in concept_candidates(notes)]
     assert "OpenAI" not in got
     assert "Degeneration-of-Thought" in got and "FlipFlop" in got and "scheming" in got
+
+
+def test_wh_phrases_with_a_noun_before_the_auxiliary_and_et_al_subjects_read_as_clauses():
+    assert clause_of("What blackmail rate did Claude Sonnet 4.5 show in the replacement test?") == \
+        "what blackmail rate Claude Sonnet 4.5 showed in the replacement test"
+    assert clause_of("Which specific medical question-answering datasets did Smit et al. use?") == \
+        "which specific medical question-answering datasets Smit et al. used"
+    assert clause_of("What mechanism do Laine et al. propose for the gain?") == \
+        "what mechanism Laine et al. propose for the gain"
+    assert clause_of("Which of the ten LLMs was most resistant to flipping?") == \
+        "which of the ten LLMs was most resistant to flipping"
+    # a second question after ", and if …" is left to the reading, as after ", and should …"
+    assert clause_of("How does calibration change after RLHF, and if I need scores should I just ask it?") == \
+        "how calibration changes after RLHF"
