@@ -199,11 +199,52 @@ def _cap(text: str) -> str:
 
 
 # -------------------------------------------------------------------------------------------- framing
+# The best note's own question, when it puts the asker's question in the notes' terms ("Why do models resist having
+# their goals changed?" → "whether models resist modification for its own sake or for later payoff"): the reading
+# the framing gives in place of a formula around the concept. {clause} is the question, {notes} the note's.
+_NOTES_TERMS = [
+    "This explores {clause}; the notes put it as {notes}",
+    "This explores {clause}, which the notes take up as {notes}",
+    "At issue is {clause}, or in the notes' terms, {notes}",
+    "This asks {clause}; in the notes it becomes {notes}",
+    "The question is {clause}, which the notes frame as {notes}",
+    "This explores {clause}: for the notes, the question underneath is {notes}",
+    "This asks {clause}, a matter the notes pose as {notes}",
+]
+_NOTES_TERMS_NO_CLAUSE = ["The notes put this question as {notes}", "In the notes' terms, the question is {notes}",
+                          "The notes take this up as {notes}"]
+_NOTES_NEAREST = ["This explores {clause}, though what the notes study is {notes}",
+                  "The question is {clause}; the notes only reach as far as {notes}",
+                  "This asks {clause}, next to which the notes study a neighbouring question: {notes}"]
+NOTES_TERMS_OVERLAP = 0.6  # content-word overlap (Jaccard) with the question above which the note's question adds nothing
+NOTES_TERMS_MAX_WORDS = 24  # a longer note question would crowd the framing
+
+
+def notes_terms(question: str, title: str | None) -> str | None:
+    """The note's title as a clause ("whether models resist …") when it is a question worded unlike the asker's."""
+    from rag.reading import clause_of
+
+    if not title or not title.strip().endswith("?"):
+        return None
+    clause = clause_of(title)
+    if not clause or len(clause.split()) > NOTES_TERMS_MAX_WORDS:
+        return None
+    a, b = content_words(question), content_words(title)
+    if not b or len(a & b) / len(a | b) > NOTES_TERMS_OVERLAP:
+        return None
+    return clause
+
+
 def framing(reading: Reading, concept: str | None, *, contradicted: bool = False, indirect: bool = False,
-            missing: str | None = None) -> str:
+            missing: str | None = None, lead_title: str | None = None) -> str:
     q = reading.question
     concept = concept or "what the notes record"
-    if reading.clause and "," in reading.clause:  # a clause with its scene or condition: it goes last
+    terms = notes_terms(q, lead_title)
+    if terms and reading.clause and "," not in reading.clause:
+        text = pick(_NOTES_NEAREST if indirect else _NOTES_TERMS, q, "terms").format(clause=reading.clause, notes=terms)
+    elif terms and not reading.clause and not indirect:
+        text = pick(_NOTES_TERMS_NO_CLAUSE, q, "terms").format(notes=terms)
+    elif reading.clause and "," in reading.clause:  # a clause with its scene or condition: it goes last
         text = pick(_FRAMES_LONG_CLAUSE, q, "frame").format(clause=reading.clause, concept=concept)
     elif reading.clause:
         text = pick(_FRAMES.get(reading.form, _FRAMES["what"]), q, "frame").format(clause=reading.clause,
@@ -245,12 +286,12 @@ def _connection(text: str) -> Sentence:
 def compose(question: str, reading: Reading, concept: str | None, evidence: Sequence[Candidate],
             pool: Sequence[Candidate], *, indirect: bool = False, missing: str | None = None,
             correction: Candidate | None = None, correction_claim: str | None = None,
-            focused: bool = False, terms: dict[str, float] | None = None
+            focused: bool = False, terms: dict[str, float] | None = None, titles: dict[str, str] | None = None
             ) -> tuple[str, list[Paragraph], str, list[str]]:
     """(framing, paragraphs, takeaway, takeaway cites) from the evidence (in reading order: the lead note
-    first) and, when the premise check found one, the correcting sentence."""
+    first) and, when the premise check found one, the correcting sentence. ``titles``: note id -> title, for the
+    framing's reading of the question in the lead note's terms."""
     q = question
-    frame = framing(reading, concept, contradicted=correction is not None, indirect=indirect, missing=missing)
     groups: dict[str, list[Candidate]] = {}
     for c in evidence:
         if correction is not None and c.text == correction.text and c.note_id == correction.note_id:
@@ -305,6 +346,9 @@ def compose(question: str, reading: Reading, concept: str | None, evidence: Sequ
             order.append(f"{top}#rest")
     if p1:
         paragraphs.append(Paragraph(sentences=p1))
+    lead_title = (titles or {}).get(lead.note_id) if lead is not None else None
+    frame = framing(reading, concept, contradicted=correction is not None, indirect=indirect, missing=missing,
+                    lead_title=lead_title)
 
     # the connections: each further note introduced by how it relates to the lead finding
     cur: list[Sentence] = []

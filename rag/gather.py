@@ -135,8 +135,6 @@ class Gatherer:
             if reading.clause and not reading.lead and reading.form in ("why", "how") \
                     and reading.clause.split(" ", 1)[0] in ("why", "how"):
                 claim = reading.clause.split(" ", 1)[1]
-                if reading.clause.lower().startswith("how come "):  # "how come X": X is what it takes for granted
-                    claim = claim.split(" ", 1)[1]
         ctx = Context(question, rows, chosen, chosen_pre, themes_of(rows), indirect=indirect, reading=reading,
                       concept=concept, correction=correction, correction_claim=claim, focused=focused,
                       terms=self.question_terms(question),

@@ -30,7 +30,7 @@ _QUANTITY = re.compile(r"^((by )?how (often|much|many|large|big|long|likely|comm
 _CONDITION = re.compile(r"^(when|under (what|which) (conditions?|circumstances)|in (what|which) "
                         r"(situations?|cases?|settings?|conditions?)|what (conditions|circumstances))\b", re.I)
 # a copula question's predicate usually starts at one of these ("why is X so well calibrated")
-_PREDICATE = re.compile(r"^(so|too|more|less|better|worse|still|often|rarely|always|never|any|as|such|"
+_PREDICATE = re.compile(r"^(so|too|more|less|better|worse|still|often|rarely|always|never|any|as|such|well|poorly|badly|"
                         r"\w+(ed|ive|able|ible|ful|al|ous|ic|ant|ent|ing))$", re.I)
 
 
@@ -91,6 +91,8 @@ def clause_of(question: str) -> str | None:
     if len(words) < 3:
         return None
     w0 = words[0].lower()
+    if w0 == "how" and words[1].lower() == "come":  # "how come X made Y": a why-question in a clause's word order
+        return " ".join(["why", *_lower_first(words[2:])])
     if w0 in _WH:
         # "how far can X …", "how many GPU hours did X …": the wh phrase runs up to the first auxiliary
         lead = next((p for p in range(1, min(MAX_WH_PHRASE + 1, len(words) - 1)) if words[p].lower() in _AUX_ALL
@@ -195,6 +197,9 @@ def _verb_at(words: list[str], extra: set[str] | frozenset = frozenset()) -> int
                 and prev not in _NO_VERB_AFTER and i + 2 < len(words) and _plural_noun(words[i + 1]) \
                 and words[i + 2].lower() in BASE_VERBS and "NOUN" not in _pos(words[i + 2]):
             continue  # "the larger proxy reward models get …": a noun before a plural noun and then the verb
+        if infinitive and i >= 2 and words[i - 2].lower() == "to" and prev in BASE_VERBS and w in BASE_VERBS \
+                and "NOUN" in _pos(prev):
+            continue  # "learning to reward hack make …": "reward hack" is the infinitive's, "make" the verb
         if prev == "to":
             infinitive = True
         elif prev not in ("and", "or") and w not in BASE_VERBS:

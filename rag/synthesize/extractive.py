@@ -30,7 +30,7 @@ class ExtractiveSynthesizer:
         framing, paragraphs, takeaway, tk = compose(
             ctx.question, reading, ctx.concept or (ctx.themes[0] if ctx.themes else None), ctx.evidence, ctx.pool,
             indirect=ctx.indirect, missing=ctx.missing, correction=ctx.correction, correction_claim=ctx.correction_claim,
-            focused=ctx.focused, terms=ctx.terms)
+            focused=ctx.focused, terms=ctx.terms, titles={n["id"]: n.get("title", "") for n in ctx.notes})
         return Draft(framing=framing, paragraphs=paragraphs, takeaway=takeaway, takeaway_cites=tk, model="extractive")
 
     def stream(self, ctx: Context) -> Iterator[str]:

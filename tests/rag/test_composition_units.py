@@ -103,3 +103,30 @@ def test_a_summary_and_its_body_saying_the_same_figures_are_quoted_once():
     b = _cand("Note B agrees.", "B", 0.7, [0, 0, 1], note_rank=1)
     chosen = select([body, summary, one, b], k=5)
     assert body in chosen and summary not in chosen and one in chosen
+
+
+def test_the_framing_reads_the_question_in_the_lead_notes_own_question_when_it_is_worded_otherwise():
+    from rag.compose import framing, notes_terms
+    from rag.reading import read
+
+    q = "Why do models resist having their goals changed?"
+    title = "Do models resist modification for its own sake or for later payoff?"
+    assert notes_terms(q, title) == "whether models resist modification for its own sake or for later payoff"
+    text = framing(read(q), "goal guarding", lead_title=title)
+    assert "why models resist having their goals changed" in text
+    assert "whether models resist modification for its own sake or for later payoff" in text
+    assert "goal guarding" not in text  # the note's question replaces the formula around the concept
+    # a statement title, or a question worded as the asker's, adds no reading: the concept framing stays
+    assert notes_terms(q, "Frontier models resort to blackmail when threatened with replacement") is None
+    assert notes_terms(q, "Why do models resist having their goals changed at all?") is None
+    assert "goal guarding" in framing(read(q), "goal guarding", lead_title=None)
+
+
+def test_an_indirect_framing_names_the_neighbouring_question_the_notes_do_study():
+    from rag.compose import framing
+    from rag.reading import read
+
+    q = "Are voice assistants more sycophantic than text chat ones?"
+    text = framing(read(q), "sycophancy", indirect=True, missing="voice assistants",
+                   lead_title="Do AI assistants tell users what they want to hear?")
+    assert "whether AI assistants tell users what they want to hear" in text and "voice assistants" in text
