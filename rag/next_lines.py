@@ -31,6 +31,7 @@ def _jaccard(a: str, b: str) -> float:
 class Proposal:
     text: str
     seed_note: str  # the note that suggested it
+    specific: bool = False  # asked in a cited note's own words about its neighbour (``asked``, a thread), no template
 
 
 # A next line relates what this answer turns on ({a}) to a neighbouring note's subject ({b}): many short
@@ -55,6 +56,7 @@ _THREADS = [
 _FINITE = frozenset("is are was were can could may might will would should must does do did has have had".split())
 MAX_THREAD_WORDS = 10  # a longer description reads as a sentence pasted into the question
 MAX_THREADS = 2  # thread lines an answer leads its next lines with; the rest relate subjects
+MAX_ASKED = 3  # lines asked in a Related description's own words (``asked``), before the threads
 
 
 def thread_clause(description: str, lexicon: bool = False) -> str | None:
@@ -92,6 +94,125 @@ def thread_clause(description: str, lexicon: bool = False) -> str | None:
             return None
         return _lower_first(description.rstrip("."))
     return None
+
+
+# A Related-list description that is an indirect question ("why judges favour their own outputs", "where rewarded
+# flattery can lead") is the note's own statement of a thread its neighbour takes up: asked directly ("Why do judges
+# favour their own outputs?") it is a next line in the notes' words, specific to this answer and no template.
+_VAGUE = frozenset("this that these those such it they them there here".split())  # a referent the line would lose
+_VAGUE_HEADS = frozenset("model models behaviour behavior effect effects pressure result results finding findings "
+                         "study paper method approach task tasks test tests setup same other original".split())
+_SUBJECT_WH = frozenset("what which who".split())
+_HOW_DEGREE = frozenset("much many often far well rare common effectively likely strongly quickly".split())
+MAX_ASKED_WORDS = 14  # a longer question reads as a sentence turned round
+MAX_SUBJECT_SPAN = 5  # words, at most, between the wh phrase and the verb
+
+
+def asked(description: str) -> str | None:
+    """``description`` as a direct question when it is an indirect one ("why the proxy can always diverge" →
+    "Why can the proxy always diverge?"), else None: also None when it leans on a referent the line would lose
+    ("why the model guards its goals", "what a model could do with that awareness") or its verb cannot be found
+    safely."""
+    from lemminflect import getLemma
+
+    from rag.lexicon import pos
+
+    rel = _relative_asked(description)
+    if rel is not None:
+        return rel
+    words = description.strip().rstrip(".;:").split()
+    low = [w.lower() for w in words]
+    wh = low[0] in _WH_WORDS - {"whether"} if low else False
+    if not 3 <= len(words) <= MAX_ASKED_WORDS - 1 or set(low) & _VAGUE or not (wh or thread_clause(description)):
+        return None  # a clause stating a finding ("persuasion is growing with capability") is asked yes or no
+    if any(low[i] in ("the", "a", "an") and low[i + 1] in _VAGUE_HEADS for i in range(len(low) - 1)):
+        return None
+    if " and " in description or " or " in description:  # "what X can and cannot elicit": two verbs to move
+        return None
+
+    def done(ws: list[str]) -> str:
+        return _cap(" ".join(ws)) + "?"
+
+    if not wh:
+        words = _lower_first(" ".join(words)).split()
+    if low[0] == "why" and low[1] == "not":  # "why not rely on the chain of thought alone"
+        return done(words)
+    start = (2 if low[0] == "how" and low[1] in _HOW_DEGREE else 1) if wh else 0
+    if wh and low[0] in _SUBJECT_WH and start == 1:  # "what happens to diversity …", "what goes wrong without …"
+        w = low[1]
+        nxt = low[2] if len(low) > 2 else ""
+        if w in _FINITE and w not in ("does", "do", "did") or (w.endswith("s") and "VERB" in pos(w)
+                                                               and nxt not in _FINITE and pos(nxt) != {"VERB"}):
+            return done(words)
+    if low[0] == "when" and any(w in _BE for w in low[1:]):  # "when the rater is itself a model": a condition
+        return None
+    for i in range(start + 1, min(len(low), start + 1 + MAX_SUBJECT_SPAN)):
+        w, prev = low[i], low[i - 1]
+        nxt = low[i + 1] if i + 1 < len(low) else ""
+        if prev in _DETERMINERS or prev in _PREPOSITIONS:
+            continue
+        head, subject, rest = words[:start], words[start:i], words[i + 1:]
+        if w in _FINITE:
+            if w in ("does", "do", "did") and (nxt in _DEGREE or not (nxt and "VERB" in pos(nxt)
+                                                                      and nxt in getLemma(nxt, "VERB"))):
+                return done([*head, w, *subject, "do", *rest])  # "where verbal confidence does better"
+            if w in ("has", "have", "had") and (nxt in _DETERMINERS or nxt in _QUANTIFIERS or nxt == "their"):
+                do = {"has": "does", "have": "do", "had": "did"}[w]  # "human raters have their own biases"
+                return done([*head, do, *subject, "have", *rest])
+            return done([*head, w, *subject, *rest])  # "why a second voice is needed" → "why is a second voice …"
+        verbish = "VERB" in pos(w)
+        if not verbish:
+            continue
+        lemma = getLemma(w, "VERB")[0] if getLemma(w, "VERB") else w
+        nxt_base = nxt and "VERB" in pos(nxt) and nxt in getLemma(nxt, "VERB")
+        if w.endswith("s") and lemma != w and not ((nxt_base or nxt in _FINITE) and "NOUN" in pos(w)):
+            return done([*head, "does", *subject, lemma, *rest])  # "why an answer key helps"
+        if lemma == w and prev.endswith("s") and not prev.endswith(("ss", "'s", "’s")) and "VERB" in pos(w):
+            return done([*head, "do", *subject, w, *rest])  # "why judges favour their own outputs"
+    return None
+
+
+_RELATIVE_NP = re.compile(r"^(?:.*,\s*|(?:a )?(?:catalogue|list|range|set) of\s+)?(?P<np>[\w-]+(?:\s+[\w-]+){0,3}?)\s+"
+                          r"(?:that|which)\s+(?P<vp>.+)$", re.I)
+MAX_RELATIVE_NP = 4  # words in the noun phrase a relative clause says something of
+
+
+def _relative_asked(description: str) -> str | None:
+    """"other tasks that get worse with scale" → "Which other tasks get worse with scale?"; "other unwanted behaviour
+    that survives safety training" → "What other unwanted behaviour survives safety training?". Only a subject
+    relative (its first word a verb agreeing with the noun phrase) of a noun phrase with no article."""
+    from lemminflect import getLemma
+
+    from rag.lexicon import pos
+
+    d = description.strip().rstrip(".;:")
+    m = _RELATIVE_NP.match(d)
+    if not m:
+        return None
+    np_words, vp = m.group("np").split(), m.group("vp").split()
+    low = [w.lower() for w in np_words]
+    if not vp or len(np_words) > MAX_RELATIVE_NP or low[0] in _DETERMINERS or low[0] in _QUANTIFIERS - {"other", "more"} \
+            or set(low) & _VAGUE or set(w.lower() for w in vp) & _VAGUE or len(np_words) + len(vp) > MAX_ASKED_WORDS:
+        return None
+    head, v = low[-1], vp[0].lower()
+    if "NOUN" not in pos(head):
+        return None
+    many = head.endswith("s") and not head.endswith("ss")
+    lemmas = getLemma(v, "VERB") if "VERB" in pos(v) else ()
+    if v in _MODALS_ASKED:
+        agrees = True
+    elif many:  # "behaviours that worsen", "traits that are …"
+        agrees = v in ("are", "were", "do", "have") or (bool(lemmas) and v == lemmas[0])
+    else:  # "behaviour that survives", "training that is …"
+        agrees = v in ("is", "was", "does", "has") or (bool(lemmas) and v != lemmas[0] and v.endswith("s"))
+    if not agrees:
+        return None
+    return f"{'Which' if many else 'What'} {' '.join(np_words)} {' '.join(vp)}?"
+
+
+_MODALS_ASKED = frozenset("can could may might will would should must".split())
+_BE = frozenset("is are was were".split())
+_DEGREE = frozenset("better worse well badly more less".split())  # "does better": "does" is the verb itself
 
 
 def _lexicon_verb(word: str) -> bool:
@@ -290,14 +411,22 @@ def propose(question: str, concept: str | None, cited: list[dict], neighbours: l
     random.Random(zlib.crc32(question.encode())).shuffle(wordings)
     subjects: set[str] = set()
     threads: list[Proposal] = []
-    if concept and not abstained:  # the specific threads first: what a cited note says its neighbour finds
+    direct: list[Proposal] = []  # the notes' own threads, asked directly: the most specific lines there are
+    if not abstained:
+        for n in neighbours:
+            line = asked(descriptions.get(n["id"]) or "")
+            if line and len(direct) < MAX_ASKED:
+                direct.append(Proposal(line, n["id"], specific=True))
+    taken = {p.seed_note for p in direct}
+    neighbours = [n for n in neighbours if n["id"] not in taken]
+    if concept and not abstained:  # the specific threads next: what a cited note says its neighbour finds
         kinds = list(_THREADS)
         random.Random(zlib.crc32(f"thread|{question}".encode())).shuffle(kinds)
         for n in neighbours:
             d = thread_clause(descriptions.get(n["id"]) or "")
             if d and concept.lower() not in d.lower():  # not "… limit debate carry over to debate?"
                 wording = kinds[len(threads) % len(kinds)]
-                threads.append(Proposal(_cap(_agree(wording, concept, d=d)), n["id"]))
+                threads.append(Proposal(_cap(_agree(wording, concept, d=d)), n["id"], specific=True))
     for i, n in enumerate(neighbours):
         b = subject_of(n, avoid, descriptions.get(n["id"]))
         if not b or (concept and concept.lower() in b.lower()) or b.lower() in subjects \
@@ -308,7 +437,7 @@ def propose(question: str, concept: str | None, cited: list[dict], neighbours: l
         subjects.add(b.lower())
         wording = wordings[i % len(wordings)]
         out.append(Proposal(_cap(_agree(wording, concept or "", b)), n["id"]))
-    out = threads[:MAX_THREADS] + out
+    out = direct + threads[:MAX_THREADS] + out
     seen: set[str] = set()
     uniq = []
     for p in out:
@@ -394,6 +523,14 @@ class NextLines:
             return check(props, question, vecs, qvec, titles, answers_new_notes, want)
 
         want = min(5, max(3, self.want))
+        specific = [p for p in proposals if p.specific]
+        if len(specific) >= MIN_LINES:  # enough lines in the notes' own words: no line around a template;
+            # the ones nearest this question first, so that answers on one theme do not all ask the same
+            sims = self.vectors([p.text for p in specific]) @ qvec
+            specific = [specific[i] for i in np.argsort(-sims, kind="stable")]
+            kept = checked(specific, want)
+            if len(kept) >= MIN_LINES:
+                return kept
         kept = checked(proposals, want)
         if len(kept) < MIN_LINES and not abstained:
             # too few relate to the answer's concept: add plain questions about the nearest subjects

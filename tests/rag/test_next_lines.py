@@ -4,6 +4,7 @@ of a kept line) and the index can take it up (it retrieves a relevant note the a
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from rag.next_lines import Proposal, check
 
@@ -76,3 +77,53 @@ def test_a_clause_with_a_verb_the_word_list_lacks_is_no_subject():
     assert thread_clause("limits of self-generated signal", lexicon=True) is None  # a noun phrase: "signal" its noun
     assert thread_clause("benchmark judges with known biases", lexicon=True) is None
     assert thread_clause("post-training disrupts calibration", lexicon=True) == "post-training disrupts calibration"
+
+
+@pytest.mark.parametrize("description,line", [
+    ("why judges favour their own outputs", "Why do judges favour their own outputs?"),
+    ("why an answer key helps", "Why does an answer key help?"),
+    ("why behavioural tests were not enough", "Why were behavioural tests not enough?"),
+    ("where verbal confidence does better", "Where does verbal confidence do better?"),
+    ("what happens to diversity under self-training", "What happens to diversity under self-training?"),
+    ("how much stated reasoning reflects computation", "How much does stated reasoning reflect computation?"),
+    ("what learned hacking can spread to", "What can learned hacking spread to?"),
+    ("why self-judged gains saturate", "Why do self-judged gains saturate?"),
+    ("persuasion is growing with capability", "Is persuasion growing with capability?"),
+    ("human raters have their own biases", "Do human raters have their own biases?"),
+    ("much of debate's benefit comes from sampling diversity", "Does much of debate's benefit come from sampling diversity?"),
+    ("catalogue of behaviours that worsen with size", "Which behaviours worsen with size?"),
+    ("other unwanted behaviour that survives safety training", "What other unwanted behaviour survives safety training?"),
+])
+def test_a_related_description_is_asked_directly_in_its_own_words(description, line):
+    from rag.next_lines import asked
+
+    assert asked(description) == line
+
+
+@pytest.mark.parametrize("description", [
+    "why the model guards its goals",  # which model? the line would lose its referent
+    "what a model could do with that awareness",
+    "what monitoring can and cannot catch",  # two verbs to move
+    "when the rater is itself a model",  # a condition, not a question
+    "the behaviour in production assistants",  # a noun phrase: nothing to ask
+    "hidden goals that training does not fully remove",  # an object relative
+])
+def test_descriptions_that_cannot_be_asked_safely_are_not(description):
+    from rag.next_lines import asked
+
+    assert asked(description) is None
+
+
+def test_an_answer_leads_its_next_lines_with_the_notes_own_threads_asked_directly(demo_engine):
+    import re
+    from pathlib import Path
+
+    from rag.next_lines import asked
+
+    notes = Path(__file__).resolve().parents[2] / "examples" / "notes"
+    descriptions = [re.sub(r"^- \[\[[^\]]*\]\]\s*[—–-]*\s*", "", line.strip())
+                    for f in notes.glob("*.md") for line in f.read_text().splitlines() if line.startswith("- [[")]
+    own = {asked(d) for d in descriptions} - {None}
+    line = demo_engine.ask("Why does RLHF make models more sycophantic?")
+    assert 3 <= len(line.next_lines) <= 5
+    assert line.next_lines[0] in own, line.next_lines
