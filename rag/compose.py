@@ -247,11 +247,11 @@ def framing(reading: Reading, concept: str | None, *, contradicted: bool = False
     elif reading.clause and "," in reading.clause:  # a clause with its scene or condition: it goes last
         text = pick(_FRAMES_LONG_CLAUSE, q, "frame").format(clause=reading.clause, concept=concept)
     elif reading.clause:
-        text = pick(_FRAMES.get(reading.form, _FRAMES["what"]), q, "frame").format(clause=reading.clause,
-                                                                                    concept=concept)
+        form = "what" if indirect and reading.form == "quantity" else reading.form  # no "the notes put a figure on"
+        text = pick(_FRAMES.get(form, _FRAMES["what"]), q, "frame").format(clause=reading.clause, concept=concept)
     else:
-        text = pick(_FRAMES_NO_CLAUSE, q, "frame").format(concept=concept, focus=_FOCUS.get(reading.form,
-                                                                                              _FOCUS["what"]))
+        form = "what" if indirect and reading.form == "quantity" else reading.form
+        text = pick(_FRAMES_NO_CLAUSE, q, "frame").format(concept=concept, focus=_FOCUS.get(form, _FOCUS["what"]))
     text = _cap(text.rstrip(".")) + "."
     if contradicted:
         text += " " + pick(_CONTRADICTED, q, "contra")

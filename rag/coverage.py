@@ -32,7 +32,7 @@ from rag.lexicon import pos as _pos
 from rag.query_terms import spelling_variants
 from rag.text import STOPWORDS, content_words, stem
 
-__all__ = ["uncovered", "Coverage", "apart", "question_names", "which_apart"]
+__all__ = ["uncovered", "Coverage", "apart", "question_names", "which_apart", "figure_apart"]
 
 # A word in more than this share of the knowledge base's chunks is its own vocabulary ("ai", "feedback",
 # "language" in the demo notes): its absence from the best notes says little about the question. Chosen so
@@ -416,6 +416,90 @@ def _later_missing(question: str, text: str) -> tuple[int, str] | None:
     if re.search(rf"\b{unit}s?\b", text, re.I):
         return None
     return len(_TOKEN.findall(question[:m.start()])), m.group(0)
+
+
+# "In what percentage of cases did its verdict flip …?", "How often did the annotators disagree …?", "What was the
+# human baseline score on SAD?": a figure asked for. The notes answer it only where a figure stands near what is
+# measured — a word of the question after its quantity cue. ("How many …" is the count rule's.)
+_FIGURE_CUE = re.compile(r"\b(?:what|which)\s+(?:percentage|percent|%|share|proportion|fraction|rate|score|accuracy|"
+                         r"auc|auroc)\b|\bhow\s+(?:often|frequently)\b|\b(?:what|which)\s+(?:was|were|is|"
+                         r"are)\s+the\s+(?:[\w-]+\s+){0,3}?(?:score|rate|accuracy|percentage|share|auc|auroc)\b", re.I)
+_MEASURE_WORDS = frozenset("percentage percent share proportion fraction rate rates score scores accuracy auc auroc "
+                           "number often much frequently likely far overall".split())
+_RATIO_WORDS = frozenset("half halves third thirds quarter quarters fifth fifths tenth twice double doubled triple "
+                         "tripled majority".split())
+FIGURE_REACH = 6  # tokens between a figure and a measured word for the one to be a figure of the other
+FIGURE_PHRASE = 6  # words of the question named in the flag
+
+
+def _is_figure(tokens: list[str], k: int, counts: bool = True) -> bool:
+    """Token ``k`` is a figure: a number that is no year and no version in a name ("Claude 3", "GPT-4"), a
+    percentage, a ratio word ("half", "twice") or, with ``counts``, a count word ("two answers" counts things, it
+    is no percentage or score)."""
+    tok, low = tokens[k], tokens[k].lower()
+    if low in _RATIO_WORDS or (counts and low in _COUNT_WORDS):
+        return True
+    if not tok[:1].isdigit():
+        return False
+    if k and tokens[k - 1][:1].isupper() and tokens[k - 1].isalpha():  # "Claude 3", "Llama 2", "PaLM 2"
+        return False
+    digits = low.replace(",", "").rstrip(".%")
+    return not (len(digits) == 4 and digits.isdigit() and digits[:2] in ("19", "20"))
+
+
+def _figure_missing(tokens: list[str], text: str, share=None) -> tuple[int, str] | None:
+    """(position, "a figure for …") when the question asks a figure and no best-note sentence holds one near a
+    word the question measures, though the notes use such a word (the question is theirs, only the figure is
+    not). None when there is no cue, or nothing measured. A word in COMMON_SHARE of the knowledge base ("model")
+    stands near some figure everywhere and measures nothing."""
+    question = " ".join(tokens)
+    m = _FIGURE_CUE.search(question)
+    if m is None:
+        return None
+    after = _TOKEN.findall(question[m.start():])[1:]  # the cue's own words too: "the human baseline score"
+    counts = m.group(0).lower().split()[0] == "how"  # "how often": a count answers; "what percentage": a count does not
+    title = _title_case(tokens)
+    measured = {stem(t.lower()) for i, t in enumerate(after) if t[:1].isalpha() and t.lower() not in STOPWORDS
+                and t.lower() not in GENERIC_NOUNS and t.lower() not in _MEASURE_WORDS and len(t) > 2
+                and not _is_name(t, i + 1, title) and not (share is not None and share(t.lower()) >= COMMON_SHARE)}
+    if not measured:
+        return None
+    from rag.evidence import split_sentences
+
+    seen = False
+    for sentence in split_sentences(text):
+        toks = _TOKEN.findall(sentence)
+        at = [k for k, t in enumerate(toks) if t[:1].isalpha() and stem(t.lower()) in measured]
+        if not at:
+            continue
+        seen = True
+        figures = [k for k in range(len(toks)) if _is_figure(toks, k, counts)]
+        if any(abs(f - a) <= FIGURE_REACH for f in figures for a in at):
+            return None
+    if not seen:
+        return None
+    cue = m.group(0).split()
+    inside = cue[3:-1] if cue[0].lower() in ("what", "which") and len(cue) > 3 else []  # "the human baseline"
+    rest = [t for t in _TOKEN.findall(question[m.end():]) if t[:1].isalnum()]
+    while rest and (rest[0].lower() in _AUX or rest[0].lower() in ("of", "cases", "the", "times", "runs")):
+        rest = rest[1:]  # "… of cases did its verdict flip": what is counted, then its verb
+    words = [*inside, cue[-1], *rest] if inside else rest
+    words = [w for w in words if w.lower() not in _AUX][:FIGURE_PHRASE]
+    while words and words[-1].lower() in STOPWORDS:  # "… on SAD and": not a dangling conjunction
+        words = words[:-1]
+    return len(_TOKEN.findall(question[:m.start()])), "a figure for " + " ".join(words)
+
+
+def figure_apart(question: str, notes: Sequence[str], share=None) -> str | None:
+    """"a figure for …" when the question asks a figure (``_figure_missing``) that the note it is about does not
+    give: the note holding most of the question's names, else the best one. Other notes' figures of the same
+    words ("answers flipped in 46%") are of other studies."""
+    if not notes:
+        return None
+    names = question_names(question)
+    anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
+    found = _figure_missing(_TOKEN.findall(question), anchor, share)
+    return found[1] if found else None
 
 
 def _is_count(tok: str, nxt: str) -> bool:

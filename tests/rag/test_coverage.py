@@ -3,7 +3,7 @@ hand-made notes and questions (not the eval sets' questions); the engine cases r
 
 from __future__ import annotations
 
-from rag.coverage import Coverage, apart, question_names, uncovered, which_apart
+from rag.coverage import Coverage, apart, figure_apart, question_names, uncovered, which_apart
 
 NOTES = [
     "Sycophancy in AI assistants: models trained on human preference data agree with the user's stated view. "
@@ -185,3 +185,35 @@ def test_which_member_of_a_set_of_models_the_note_never_names_and_a_longer_which
     debate = "Smit et al. covered medical and general question-answering benchmarks."
     assert which_apart("Which specific medical question-answering datasets did Smit et al. use?", [debate]) == \
         "which specific medical question-answering datasets"
+
+
+FLIP = "Laban et al. challenged models after a correct answer; their verdicts flipped and accuracy dropped."
+
+
+def test_a_figure_asked_of_a_note_that_measures_the_thing_but_gives_no_figure_is_named():
+    q = "In what percentage of cases did the models' verdicts flip?"
+
+    found = figure_apart(q, [FLIP])
+    assert found is not None and found.startswith("a figure for") and "flip" in found
+    # the same note with a figure near what is measured answers it
+    assert figure_apart(q, [FLIP + " Verdicts flipped in 46% of challenges."]) is None
+    # a note that never speaks of what is measured is the other checks' business, not this one's
+    assert figure_apart(q, ["Participants were asked about the weather."]) is None
+    # no figure asked: nothing to flag
+    assert figure_apart("Why did the models' verdicts flip?", [FLIP]) is None
+
+
+def test_a_version_in_a_name_or_a_year_is_no_figure_and_how_often_takes_a_count():
+    q = "How often did the verdicts flip?"
+    assert figure_apart(q, ["Claude 3 verdicts flipped in 2024."]) is not None  # neither "3" nor "2024" is a figure
+    assert figure_apart(q, ["Verdicts flipped in two of five runs."]) is None  # "how often": a count answers
+    assert figure_apart("What percentage of verdicts flipped?", ["Verdicts flipped in two runs."]) is not None
+
+
+def test_the_figure_is_looked_for_in_the_note_the_question_names():
+    q = "What was the human baseline score on SAD?"
+    sad = "SAD tests situational awareness with a human baseline; models scored well below it."
+    other = "On another benchmark the human baseline score was 70%."
+    found = figure_apart(q, [other, sad])  # the note naming SAD is the anchor, though it ranks second
+    assert found is not None and "baseline" in found
+    assert figure_apart(q, [other, sad + " The human baseline score was 85%."]) is None
