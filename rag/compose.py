@@ -263,14 +263,26 @@ def framing(reading: Reading, concept: str | None, *, contradicted: bool = False
 # -------------------------------------------------------------------------------------------- relations
 def relation(lead: Candidate, other: Candidate) -> str:
     """How ``other``'s finding relates to the lead one: contrasts (it says the opposite on a word they share,
-    or opens on a contrast), qualifies, extends or agrees."""
-    if opposition(lead.text, other.text, min_shared=2) is not None or _CONTRAST_OPENING.match(other.text):
+    or opens on a contrast), qualifies, extends or agrees. A sentence quoted with the one it leans on is read
+    by its own words: the context before it states a premise ("RLHF makes token probabilities overconfident"),
+    not the finding."""
+    if opposition(_own_words(lead), _own_words(other), min_shared=2) is not None \
+            or _CONTRAST_OPENING.match(other.text):
         return "contrasts"
     if _QUALIFY.search(other.text):
         return "qualifies"
     if _EXTEND.search(other.text):
         return "extends"
     return "agrees"
+
+
+def _own_words(c: Candidate) -> str:
+    """A candidate's own sentence: the last of a repaired pair, else its text."""
+    if not c.repaired:
+        return c.text
+    from rag.evidence import split_sentences
+
+    return split_sentences(c.text)[-1]
 
 
 def _sentence(c: Candidate, text: str | None = None) -> Sentence:

@@ -21,6 +21,18 @@ _DANGLING = re.compile(r"^(it|its|this|that|these|those|they|their|such|together
                        r"in (both|either|each) cases?|even so|instead|likewise|otherwise|in contrast|by contrast|"
                        r"in turn|on the other hand|yet|"
                        r"the (two|three|four|five|six) (models|studies|notes|papers|results|conditions))\b", re.I)
+# an answer to a question the sentence before it asked, cut to its auxiliary: "For several RLHF models it did:
+# verbalised confidences …", "In most runs they did not; …" lean on that question as much as an opening "it" does
+_ELLIPTICAL = re.compile(r"^[^.:;?!]{0,60}?\b(?:it|they|this|that|he|she)\s+(?:did|does|do|was|were|is|are|can|"
+                         r"could|would|will|had|has|have)(?:\s+not|n't)?\s*[:;,\u2013\u2014]", re.I)
+
+
+def leans_on_context(sentence: str) -> bool:
+    """Whether a sentence quoted alone would lose what it refers to: an opening "it", "however", "the two
+    models", or an elliptical answer ("… it did: …")."""
+    return bool(_DANGLING.match(sentence) or _ELLIPTICAL.match(sentence))
+
+
 # a sentence that reports a result rather than a set-up: a figure, a comparison, a reporting verb
 _FINDING = re.compile(r"\d|%|\b(found|finds|showed|shows|increas\w*|decreas\w*|reduc\w*|rais\w*|doubl\w*|"
                       r"more|less|fewer|higher|lower|than|rose|fell|drop\w*|grew|outperform\w*)\b", re.I)
@@ -85,7 +97,7 @@ MAX_JOINED_WORDS = 70  # a sentence repaired with the one before it stays a quot
 
 def _usable_pair(prev: str, sentence: str) -> bool:
     """Whether ``prev`` can be quoted before ``sentence`` to resolve its opening reference."""
-    return len(prev.split()) + len(sentence.split()) <= MAX_JOINED_WORDS and not _DANGLING.match(prev) \
+    return len(prev.split()) + len(sentence.split()) <= MAX_JOINED_WORDS and not leans_on_context(prev) \
         and not prev.rstrip().endswith(":")
 
 
@@ -175,7 +187,7 @@ def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_o
             for j, raw in enumerate(split_sentences(ch["passage"])):
                 s, links = render_links(raw, link_title)
                 joined = False
-                if _DANGLING.match(s) and prev_raw and _usable_pair(prev_raw, raw):
+                if leans_on_context(s) and prev_raw and _usable_pair(prev_raw, raw):
                     s, links2 = render_links(f"{prev_raw} {raw}", link_title)
                     links = list(dict.fromkeys(links2))
                     joined = True
@@ -196,7 +208,7 @@ def candidates(notes: list[dict], chunks_by_note: dict[str, list[dict]], chunk_o
                                           page=ch.get("page"), best_chunk=cid == best_chunk, chunk_rank=crank,
                                           section=kind, labelled=labelled))
         for c in mine:
-            c.dangling = bool(_DANGLING.match(c.text)) and not c.repaired
+            c.dangling = leans_on_context(c.text) and not c.repaired
         out += mine[:per_note]
     return out
 

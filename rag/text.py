@@ -56,8 +56,9 @@ def numbers(words: set[str]) -> set[str]:
 def as_written(phrase: str, texts: list[str]) -> str:
     """``phrase`` in the casing the texts use for it most ("rlhf" → "RLHF" when the notes write "RLHF"); a tag
     is stored lower-cased, but a framing or a next line should print an acronym or a name as the notes do.
-    Lower case wins a tie. A phrase the texts never use is returned as it is, except a short one with no vowel,
-    which is an acronym ("rlhf" → "RLHF")."""
+    Lower case wins a tie. A phrase of several words the texts never use is re-cased word by word ("llm judges"
+    → "LLM judges"); a word they never use is returned as it is, except a short one with no vowel, which is an
+    acronym ("rlhf" → "RLHF")."""
     if not phrase or not phrase.islower():
         return phrase
     counts: dict[str, int] = {}
@@ -65,6 +66,8 @@ def as_written(phrase: str, texts: list[str]) -> str:
     for t in texts:
         for m in pat.finditer(t or ""):
             counts[m.group(0)] = counts.get(m.group(0), 0) + 1
+    if not counts and " " in phrase:  # "llm judges", the notes writing "LLM evaluators": each word as written
+        return " ".join(as_written(w, texts) for w in phrase.split(" "))
     if not counts:  # an acronym tag the notes spell out ("rlhf"): no vowel, so no word
         return phrase.upper() if len(phrase) <= 5 and not re.search(r"[aeiouy]", phrase) else phrase
     best = max(counts.items(), key=lambda kv: (kv[1], kv[0].islower()))[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from rag.compose import _FRAMES_LONG_CLAUSE, _takeaway, framing
-from rag.evidence import Candidate, select
+from rag.evidence import Candidate, leans_on_context, select
 from rag.next_lines import _agree, _has_verb, plural
 from rag.reading import read
 from rag.text import as_written
@@ -57,6 +57,14 @@ def test_a_dangling_sentence_is_quoted_only_after_the_one_it_leans_on():
     assert after in select([lead, after, b, c], k=5)  # right after its antecedent it reads
 
 
+def test_an_elliptical_answer_leans_on_the_sentence_before_it_as_an_opening_it_does():
+    assert leans_on_context("For several RLHF models it did: verbalised confidences were better calibrated.")
+    assert leans_on_context("In most runs they did not; the rest complied.")
+    assert leans_on_context("However, the gap closed.")
+    assert not leans_on_context("Verbalised confidences were better calibrated than token probabilities.")
+    assert not leans_on_context("What it did was edit the script: it replaced the kill command.")
+
+
 def test_a_sentence_already_inside_a_quoted_pair_is_not_quoted_again():
     pair = _cand("The study spans 16 models. It is also an example of the same preference.", "A", 0.8, [1, 0, 0])
     single = _cand("The study spans 16 models.", "A", 0.78, [0.5, 0.85, 0])
@@ -85,6 +93,7 @@ def test_a_tag_is_printed_as_the_notes_write_it():
     assert as_written("sycophancy", ["Sycophancy is common; sycophancy grows."]) == "sycophancy"
     assert as_written("llm", []) == "LLM"  # no vowel: an acronym even where the notes spell it out
     assert as_written("debate", []) == "debate"
+    assert as_written("llm judges", ["Do LLM evaluators favour their own outputs?"]) == "LLM judges"  # word by word
 
 
 def test_a_description_that_is_a_clause_is_not_a_subject():
