@@ -31,7 +31,8 @@ _CONDITION = re.compile(r"^(when|under (what|which) (conditions?|circumstances)|
                         r"(situations?|cases?|settings?|conditions?)|what (conditions|circumstances))\b", re.I)
 # a copula question's predicate usually starts at one of these ("why is X so well calibrated")
 _PREDICATE = re.compile(r"^(so|too|more|less|better|worse|still|often|rarely|always|never|any|as|such|well|poorly|badly|"
-                        r"\w+(ed|ive|able|ible|ful|al|ous|ic|ant|ent|ing))$", re.I)
+                        r"worth|likely|unlikely|true|real|aware|prone|immune|safe|sure|enough|accurate|similar|robust|"
+                        r"honest|\w+(ed|ive|able|ible|ful|al|ous|ic|ant|ent|ing))$", re.I)
 
 
 @dataclass
@@ -328,8 +329,11 @@ def _subject_and_predicate(words: list[str]) -> tuple[list[str], list[str]]:
         if words[i].lower() == "the" and i + 1 < len(words) and (words[i + 1].lower() in _SUPERLATIVE or
                                                                   words[i + 1].lower().endswith("est")):
             return words[:i], words[i:]  # "GPT-4o | the most prone to scheming"
-        if _PREDICATE.match(words[i]) and words[i - 1].lower() not in ("a", "an", "the", "of", "to"):
+        if _PREDICATE.match(words[i]) and words[i - 1].lower() not in ("a", "an", "the", "of", "to", "that") \
+                and words[i - 1].lower() not in _ADVERBS:  # not "it actually that | likely": no subject ends so
             return words[:i], words[i:]
+        if words[i].lower() in _ADVERBS and i + 1 < len(words) and _PREDICATE.match(words[i + 1]):
+            return words[:i], words[i:]  # "multi-agent debate | actually worth the extra calls"
     return [], []
 
 

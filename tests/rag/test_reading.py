@@ -14,6 +14,8 @@ from rag.reading import clause_of, form_of, read
     ("Does debate help weak judges?", "whether debate helps weak judges"),
     ("Do larger models agree more with users?", "whether larger models agree more with users"),
     ("Can a model be trusted to grade its own work?", "whether a model can be trusted to grade its own work"),
+    ("Is multi-agent debate actually worth the extra calls?", "whether multi-agent debate is actually worth the extra calls"),
+    ("Is sandbagging detection robust to fine-tuning?", "whether sandbagging detection is robust to fine-tuning"),
     ("How often did o3 edit the shutdown script?", "how often o3 edited the shutdown script"),
     ("How many GPU hours did training take?", "how many GPU hours training took"),
     ("How likely is a model to fake alignment?", "how likely a model is to fake alignment"),
