@@ -172,7 +172,8 @@ class Coverage:
         phrases: list[tuple[int, str]] = []
         for run in runs + named:
             if not any(self._absent(t, 0 if i in opening else i, have, stems,
-                                    tokens[i + 1] if i + 1 < len(tokens) else "", title) for i, t in run):
+                                    tokens[i + 1] if i + 1 < len(tokens) else "", title)
+                       and not spelled_out(t, text) for i, t in run):
                 continue
             bad = [i for i, t in run if self._unused(t, have)]
             words = [t for i, t in run if i >= bad[0]]
@@ -259,6 +260,16 @@ class Coverage:
                 return False
         long_parts = [p for p in re.findall(r"[a-z]+", low) if len(p) >= PREFIX]
         return not long_parts or not all(_related(p, stems) for p in long_parts)
+
+
+def spelled_out(acronym: str, text: str) -> bool:
+    """Whether ``text`` writes ``acronym`` out as the words it abbreviates: "QA" as "question answering" or
+    "question-answering", "RL" as "reinforcement learning". A question's acronym the notes spell out is theirs."""
+    if not (2 <= len(acronym) <= 6 and acronym.isalpha() and acronym.isupper()):
+        return False
+    words = r"[\s-]+".join(rf"{c}[a-z]{{2,}}" for c in acronym.lower())  # content words: not "quite a", "the"
+    return any(not set(re.split(r"[\s-]+", m.group(0).lower())) & STOPWORDS
+               for m in re.finditer(rf"\b{words}\b", text, re.I))
 
 
 _MODEL_ID = re.compile(r"^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9][A-Za-z0-9.-]*$")  # "o1", "o3", "GPT-4o", "4o"

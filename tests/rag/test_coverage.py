@@ -3,7 +3,7 @@ hand-made notes and questions (not the eval sets' questions); the engine cases r
 
 from __future__ import annotations
 
-from rag.coverage import Coverage, apart, figure_apart, question_names, uncovered, which_apart
+from rag.coverage import Coverage, apart, figure_apart, question_names, spelled_out, uncovered, which_apart
 
 NOTES = [
     "Sycophancy in AI assistants: models trained on human preference data agree with the user's stated view. "
@@ -217,3 +217,12 @@ def test_the_figure_is_looked_for_in_the_note_the_question_names():
     found = figure_apart(q, [other, sad])  # the note naming SAD is the anchor, though it ranks second
     assert found is not None and "baseline" in found
     assert figure_apart(q, [other, sad + " The human baseline score was 85%."]) is None
+
+
+def test_an_acronym_the_notes_spell_out_is_theirs():
+    assert spelled_out("QA", "medical question-answering benchmarks") and spelled_out("RL", "reinforcement learning")
+    assert not spelled_out("QA", "quite a lot of it")  # the words an acronym stands for are content words
+    assert not spelled_out("TTS", "they trained the student")
+    q = "Is debate worth the extra calls for reasoning and QA tasks?"
+    assert uncovered(q, ["Debate helped on reasoning and question answering tasks."]) == []
+    assert uncovered(q, ["Debate helped on reasoning tasks."]) == ["QA"]
