@@ -275,6 +275,9 @@ _SETUP_VERBS = (r"gave|ran|tested|trained|asked|placed|used|built|studied|prompt
 _SETUP_VERB = re.compile(r"^(?:[A-Z][\w.\-]*(?: (?:et al\.|and [A-Z]\w+))?(?: \([^)]*\))?,? )?(?:[\w.\-]+,? ){0,5}"
                          rf"({_SETUP_VERBS})\b")
 _SETUP_ANY = re.compile(rf"\b({_SETUP_VERBS})\b")
+# the passive with a long subject: "Systems in which several LLM agents argue before answering were compared with …"
+# (not inside a reported clause: "The authors caution that the backdoors were inserted by training" is a caveat)
+_SETUP_PASSIVE = re.compile(rf"^(?:(?!that\b)[\w.\-]+,? ){{1,12}}(?:was|were) (?:then |first )?({_SETUP_VERBS})\b")
 FIT_BONUS = 0.04  # relevance added to a sentence that has the form of answer the question asks for
 # Relevance = sentence cosine and note cosine, mixed, with small lifts and penalties. The mix and the lifts were
 # tuned in earlier work on COVID-QA questions 1-300 and the demo questions (git history); each lift is small
@@ -319,7 +322,7 @@ def is_setup(c: Candidate) -> bool:
     bare = _PARENTHETICAL.sub("", c.text)  # "Palisade Research (2025) gave …": the year is no part of the subject
     scene = _IN_STUDY.match(bare)  # "In Anthropic's 2025 study, Claude Opus 4 was asked …": the study is the scene
     bare = bare[scene.end():] if scene else bare
-    m = _SETUP_VERB.match(bare)
+    m = _SETUP_VERB.match(bare) or _SETUP_PASSIVE.match(bare)
     if m and _MAIN_VERB_AFTER.match(bare[m.end():]):
         m = None  # "All 16 models tested scored above chance": the method verb only says which models
     return c.labelled_setup or (bool(m) and not re.search(

@@ -102,6 +102,13 @@ def test_a_study_named_as_the_scene_does_not_hide_a_set_up():
                               "prompts.", 0.5))
 
 
+def test_a_passive_set_up_with_a_long_subject_is_a_set_up_and_a_reported_caveat_is_not():
+    assert is_setup(_cand("Systems in which several LLM agents argue before answering were compared with sampling "
+                          "several independent answers.", 0.5))
+    assert not is_setup(_cand("The authors caution that the backdoors were inserted by training, which may make the "
+                              "feature easy to find.", 0.5))
+
+
 def test_a_method_verb_that_only_names_the_subject_is_no_set_up():
     # "tested" qualifies the models; "scored" is what the sentence reports
     assert not is_setup(_cand("All 12 parsers tested scored above the baseline; the smallest scored best.", 0.5))
