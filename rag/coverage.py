@@ -32,7 +32,7 @@ from rag.lexicon import pos as _pos
 from rag.query_terms import spelling_variants
 from rag.text import STOPWORDS, content_words, stem
 
-__all__ = ["uncovered", "Coverage", "apart", "question_names", "which_apart", "figure_apart"]
+__all__ = ["uncovered", "Coverage", "apart", "question_names", "which_apart", "figure_apart", "scale_apart"]
 
 # A word in more than this share of the knowledge base's chunks is its own vocabulary ("ai", "feedback",
 # "language" in the demo notes): its absence from the best notes says little about the question. Chosen so
@@ -511,6 +511,27 @@ def figure_apart(question: str, notes: Sequence[str], share=None) -> str | None:
     anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
     found = _figure_missing(_TOKEN.findall(question), anchor, share)
     return found[1] if found else None
+
+
+# "Does the optimism bias grow with model size?", "… get bigger or smaller as the underlying model gets larger?": a
+# trend over model scale asked of a study. The notes answer it only where the study itself compares sizes.
+_SCALE_CUE = re.compile(r"\b(?:with|across|by)\s+(?:model\s+)?(?:size|scale)\b|\bmodel\s+(?:size|scale)\b|"
+                        r"\bas\s+(?:the\s+)?(?:underlying\s+|base\s+)?models?\s+(?:gets?|grows?|becomes?|are\s+made)\s+"
+                        r"(?:larger|bigger|smaller)\b|\b(?:larger|bigger|smaller)\s+models?\b|\bscal(?:e|es|ing)\s+up\b|"
+                        r"\bparameter\s+counts?\b", re.I)
+_SCALE_WORDS = re.compile(r"\b(?:scale[sd]?|scaling|sizes?|sized|larger|largest|bigger|biggest|smaller|smallest|"
+                          r"parameters?|billion|\d+(?:\.\d+)?[BM])\b", re.I)
+
+
+def scale_apart(question: str, notes: Sequence[str]) -> str | None:
+    """"how it changes with model size" when the question asks a trend over model scale and the note it is about
+    (the one holding most of its names, else the best one) never compares sizes: other notes' scaling results
+    are of other behaviours."""
+    if not notes or not _SCALE_CUE.search(question):
+        return None
+    names = question_names(question)
+    anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
+    return None if _SCALE_WORDS.search(anchor) else "how it changes with model size"
 
 
 def _is_count(tok: str, nxt: str) -> bool:

@@ -3,7 +3,8 @@ hand-made notes and questions (not the eval sets' questions); the engine cases r
 
 from __future__ import annotations
 
-from rag.coverage import Coverage, apart, figure_apart, question_names, spelled_out, uncovered, which_apart
+from rag.coverage import (Coverage, apart, figure_apart, question_names, scale_apart, spelled_out, uncovered,
+                          which_apart)
 
 NOTES = [
     "Sycophancy in AI assistants: models trained on human preference data agree with the user's stated view. "
@@ -226,3 +227,13 @@ def test_an_acronym_the_notes_spell_out_is_theirs():
     q = "Is debate worth the extra calls for reasoning and QA tasks?"
     assert uncovered(q, ["Debate helped on reasoning and question answering tasks."]) == []
     assert uncovered(q, ["Debate helped on reasoning tasks."]) == ["QA"]
+
+
+def test_a_trend_over_model_size_asked_of_a_study_that_never_compares_sizes_is_named():
+    bandit = "Schubert et al. ran LLMs through bandit tasks; they learned more from good outcomes of their choices."
+    scaled = "Larger models flattered users more; sycophancy grew with model size."
+    q = "Does the optimism bias in bandit tasks grow with model size?"
+    assert scale_apart(q, [bandit, scaled]) == "how it changes with model size"  # the other note's trend is its own
+    assert scale_apart(q, [bandit + " The bias was larger in the 70B model.", scaled]) is None
+    assert scale_apart("Do bigger models flatter users more?", [scaled]) is None
+    assert scale_apart("Why do models learn more from good outcomes?", [bandit]) is None  # no trend asked
