@@ -32,7 +32,8 @@ from rag.lexicon import pos as _pos
 from rag.query_terms import spelling_variants
 from rag.text import STOPWORDS, content_words, stem
 
-__all__ = ["uncovered", "Coverage", "apart", "question_names", "which_apart", "figure_apart", "scale_apart"]
+__all__ = ["uncovered", "Coverage", "apart", "question_names", "which_apart", "figure_apart", "scale_apart",
+           "mechanism_apart"]
 
 # A word in more than this share of the knowledge base's chunks is its own vocabulary ("ai", "feedback",
 # "language" in the demo notes): its absence from the best notes says little about the question. Chosen so
@@ -532,6 +533,35 @@ def scale_apart(question: str, notes: Sequence[str]) -> str | None:
     names = question_names(question)
     anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
     return None if _SCALE_WORDS.search(anchor) else "how it changes with model size"
+
+
+# "What mechanism do Laine et al. propose for why …?", "What's the actual mechanism that makes … fail?": an
+# explanation asked of a study. The notes answer it only where that study's sentences on the matter explain.
+_MECHANISM_CUE = re.compile(r"\b(?:what|which)(?:'s|\s+is|\s+was)?\s+(?:\w+\s+){0,2}mechanisms?\b|"
+                            r"\bthe\s+(?:actual\s+|underlying\s+)?mechanism\b|\bmechanistic(?:ally)?\b", re.I)
+_EXPLAINS = re.compile(r"\b(?:because|since|due\s+to|explain\w*|driven\s+by|caused\s+by|causes?|so\s+that|"
+                       r"suggest\w*|leads?\s+to|as\s+a\s+result|by\s+\w+ing|via|feature\w*|persona\w*|"
+                       r"represent\w*|direction\w*|circuit\w*|account\w*\s+for|attribut\w*)\b", re.I)
+MECHANISM_SHARED = 2  # question words a note sentence must hold to be on the matter asked
+
+
+def mechanism_apart(question: str, notes: Sequence[str], share=None) -> str | None:
+    """"the mechanism behind it" when the question asks one and no sentence of the note it is about (most of its names,
+    else the best note) that is on the matter (MECHANISM_SHARED of the question's uncommon words) explains
+    anything: "Adding a short reminder that the reader is an AI model improved scores" reports, it does not
+    say why."""
+    if not notes or not _MECHANISM_CUE.search(question):
+        return None
+    names = question_names(question)
+    anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
+    asked = {w for w in content_words(_MECHANISM_CUE.sub(" ", question))
+             if w not in GENERIC_NOUNS and not (share is not None and share(w) >= COMMON_SHARE)}
+    from rag.evidence import split_sentences
+
+    on_point = [s for s in split_sentences(anchor) if len(content_words(s) & asked) >= MECHANISM_SHARED]
+    if not on_point or any(_EXPLAINS.search(s) for s in on_point):
+        return None
+    return "the mechanism behind it"
 
 
 def _is_count(tok: str, nxt: str) -> bool:

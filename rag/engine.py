@@ -27,7 +27,7 @@ from ingest.pipeline import Ingestor, IngestReport, Progress
 from rag.answer import (AnswerabilityParts, Dropped, InquiringLine, Meta, Paragraph, RetrievedNote, Sentence,
                         Source, Support, with_spans)
 from rag.answerability import Answerability, answerability, support_level
-from rag.coverage import Coverage, apart, figure_apart, scale_apart, which_apart
+from rag.coverage import Coverage, apart, figure_apart, mechanism_apart, scale_apart, which_apart
 from rag.compose import INDIRECT_VARIANTS, indirect_note, pick
 from rag.gather import Gatherer, SentenceVectors
 from rag.next_lines import NextLines
@@ -312,6 +312,10 @@ class Engine:
             scale = scale_apart(prep.question, whole)
             if scale is not None:
                 prep.uncovered = [scale]
+        if not prep.uncovered:  # "what mechanism …": does the note it is about explain it?
+            mechanism = mechanism_apart(prep.question, whole, share)
+            if mechanism is not None:
+                prep.uncovered = [mechanism]
         prep.timings["coverage"] = (time.perf_counter() - t1) * 1000
         if prep.uncovered:
             prep.support = "indirect"

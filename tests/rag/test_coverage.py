@@ -237,3 +237,15 @@ def test_a_trend_over_model_size_asked_of_a_study_that_never_compares_sizes_is_n
     assert scale_apart(q, [bandit + " The bias was larger in the 70B model.", scaled]) is None
     assert scale_apart("Do bigger models flatter users more?", [scaled]) is None
     assert scale_apart("Why do models learn more from good outcomes?", [bandit]) is None  # no trend asked
+
+
+def test_a_mechanism_asked_of_a_study_whose_sentences_on_it_only_report_is_named():
+    from rag.coverage import mechanism_apart
+
+    ooc = ("Models learned from descriptions alone. A single phrasing of each fact did not generalise; the "
+           "descriptions had to appear in many paraphrased forms.")
+    q = "What is the mechanism that makes out-of-context learning fail when each fact appears in one phrasing?"
+    assert mechanism_apart(q, [ooc]) == "the mechanism behind it"
+    explained = ooc + " A single phrasing fails because the fact is stored tied to its wording."
+    assert mechanism_apart(q, [explained]) is None
+    assert mechanism_apart("Why does a single phrasing of each fact fail?", [ooc]) is None  # no mechanism asked
