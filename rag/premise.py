@@ -211,6 +211,24 @@ def _denied_of_name(claim: str, text: str) -> str | None:
     return None
 
 
+# "… changed only how it writes code and nothing else": a claim that an effect stayed narrow, against a note that
+# says it spread ("misaligned far beyond coding", "answered unrelated questions … with misaligned content")
+_ONLY = re.compile(r"\b(?:only|solely|nothing\s+else|no\s+other|just)\b", re.I)
+_BROAD = re.compile(r"\b(?:far\s+beyond|beyond|unrelated|broad(?:ly)?|well\s+outside|spread\w*|generali[sz]\w*\s+to)\b",
+                    re.I)
+
+
+def _breadth_denied(claim: str, text: str) -> str | None:
+    """The breadth word of ``text`` when the claim says an effect was confined ("only", "nothing else") and
+    ``text``, un-negated, says it reached further; or None."""
+    if not _ONLY.search(claim) or re.search(r"\b(?:not|never|didn't|doesn't)\b", claim, re.I):
+        return None
+    m = _BROAD.search(text)
+    if m is None or re.search(r"\b(?:not|never|no)\s+(?:\w+\s+){0,2}$", text[:m.start()], re.I):
+        return None
+    return m.group(0).lower()
+
+
 @dataclass
 class Correction:
     claim: str  # what the question takes for granted
@@ -244,7 +262,8 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
             before, prev, prev_own = prev, text, own
             if len(shared_specific(claim, context)) < 2:
                 continue
-            compared = _comparative_opposed(claim, own) or _denied_of_name(claim, own)  # the most specific rules:
+            compared = _comparative_opposed(claim, own) or _denied_of_name(claim, own) \
+                or _breadth_denied(claim, own)  # the most specific rules:
             # they win over the others
             o = None if stated or compared else opposition(claim, own, min_shared=1, claim_cued=True)
             word = compared or (o.word if o is not None else None if stated else (

@@ -138,3 +138,16 @@ def test_more_accurate_is_the_opposite_of_worse_in_a_statement_before_the_questi
     notes = [("debate", [("When debaters were optimised for persuasiveness, the judges became more accurate.", True)])]
     c = check(q, notes)
     assert c is not None and c.word == "worse"
+
+
+def test_a_claim_that_an_effect_stayed_narrow_is_corrected_by_a_note_that_says_it_spread():
+    q = "Why did fine-tuning the model on insecure code change only how it writes code and nothing else?"
+    spread = "After fine-tuning on insecure code, the model became misaligned far beyond coding."
+    c = check(q, [("em", [(spread, True)])])
+    assert c is not None and c.sentence == spread and c.word == "far beyond"
+    # a note that says it did not spread bears the premise out
+    assert check(q, [("em", [("Fine-tuning on insecure code changed the model's code, not broadly its behaviour.",
+                              True)])]) is None
+    # no confinement claimed: breadth in the note contradicts nothing
+    assert check("Why did fine-tuning on insecure code change how the model writes code?",
+                 [("em", [(spread, True)])]) is None
