@@ -184,9 +184,19 @@ def opposed(claim: str, other: str, min_shared: int = 1) -> str | None:
     return o.word if o else None
 
 
+def _specific_stems(text: str) -> set[str]:
+    """Stems of a text's specific words, and of the parts of its hyphenated ones: "alignment-faking" says
+    "alignment" and "faking", as "fake alignment" does."""
+    out: set[str] = set()
+    for t in _tokens(text):
+        if _specific(t):
+            out.add(stem(t))
+            out |= {stem(p) for p in t.split("-") if p != t and _specific(p)}
+    return out
+
+
 def shared_specific(a: str, b: str) -> set[str]:
-    sa = {stem(t) for t in _tokens(a) if _specific(t)}
-    sb = {stem(t) for t in _tokens(b) if _specific(t)}
+    sa, sb = _specific_stems(a), _specific_stems(b)
     return {x for x in sa if any(_same(x, y) for y in sb)}
 
 

@@ -229,6 +229,34 @@ def _breadth_denied(claim: str, text: str) -> str | None:
     return m.group(0).lower()
 
 
+# "Given that chat models generally fake alignment …" against "a compliance gap above noise in only five" of 25:
+# a claim that something is general, against a note that finds it in a minority
+_GENERAL = re.compile(r"\b(?:generally|usually|typically|mostly|commonly|routinely|always|all|most|tend\s+to)\b", re.I)
+_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                 "ten": 10}
+_MINORITY = re.compile(r"\bonly\s+(?:in\s+)?(?P<k>one|two|three|four|five|six|seven|eight|nine|\d+(?:\.\d+)?%?|a\s+few|"
+                       r"a\s+handful|a\s+minority)\b(?:\s+(?:of|out\s+of)\s+(?:the\s+)?(?P<n>\d+))?|"
+                       r"\b(?P<few>a\s+minority|a\s+handful|few)\s+of\b", re.I)
+
+
+def _generality_denied(claim: str, text: str) -> str | None:
+    """``text``'s minority ("only five") when the claim says something holds generally ("generally", "most",
+    "all") and ``text`` finds it in less than half; or None."""
+    if not _GENERAL.search(claim) or re.search(r"\b(?:not|never|rarely|few)\b", claim, re.I):
+        return None
+    for m in _MINORITY.finditer(text):
+        k = (m.group("k") or "").lower()
+        if k.endswith("%"):
+            if float(k[:-1]) >= 50:
+                continue
+        elif k and m.group("n"):
+            value = _NUMBER_WORDS.get(k) or (float(k) if k.replace(".", "").isdigit() else None)
+            if value is None or value * 2 >= float(m.group("n")):
+                continue
+        return m.group(0).lower()
+    return None
+
+
 @dataclass
 class Correction:
     claim: str  # what the question takes for granted
@@ -263,7 +291,7 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
             if len(shared_specific(claim, context)) < 2:
                 continue
             compared = _comparative_opposed(claim, own) or _denied_of_name(claim, own) \
-                or _breadth_denied(claim, own)  # the most specific rules:
+                or _breadth_denied(claim, own) or _generality_denied(claim, own)  # the most specific rules:
             # they win over the others
             o = None if stated or compared else opposition(claim, own, min_shared=1, claim_cued=True)
             word = compared or (o.word if o is not None else None if stated else (

@@ -151,3 +151,15 @@ def test_a_claim_that_an_effect_stayed_narrow_is_corrected_by_a_note_that_says_i
     # no confinement claimed: breadth in the note contradicts nothing
     assert check("Why did fine-tuning on insecure code change how the model writes code?",
                  [("em", [(spread, True)])]) is None
+
+
+def test_a_claim_that_something_is_general_is_corrected_by_a_note_that_finds_it_in_a_minority():
+    q = "Given that chat models generally fake alignment when they infer they are in training, which ones do it most?"
+    few = "Extending the alignment-faking setup to 25 models, the authors found a compliance gap in only five."
+    c = check(q, [("af", [(few, True)])])  # "alignment-faking" says "fake alignment": the same thing
+    assert c is not None and c.sentence == few and c.word == "only five"
+    # a majority is no correction of "generally"
+    many = "Extending the alignment-faking setup to 25 models, the authors found a compliance gap in only 20 of 25."
+    assert check(q, [("af", [(many, True)])]) is None
+    assert check("Which chat models fake alignment when they infer they are in training?", [("af", [(few, True)])]) \
+        is None  # nothing general claimed
