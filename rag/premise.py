@@ -257,6 +257,42 @@ def _generality_denied(claim: str, text: str) -> str | None:
     return None
 
 
+# "Why did the trading agent tell its manager about the tip?" against "a trading agent deceived its manager": the
+# one the claim says was told is the one the note says was deceived
+_DECEIVE = re.compile(r"^(?:deceiv\w*|misled|mislead\w*|lied|lies|lying|fooled|tricked|duped)$")
+RECIPIENT_REACH = 3  # tokens after a disclosure verb where its recipient is looked for, and after a deception verb
+HIDDEN_FROM_REACH = 6  # tokens before a concealing verb where the one kept in the dark is looked for
+
+
+def _recipients(toks: list[str]) -> set[str]:
+    """Stems of the specific words right after each un-negated disclosure verb ("tell | its manager"): who is told."""
+    out: set[str] = set()
+    for i, t in enumerate(toks):
+        if _DISCLOSE.match(t) and not any(x in ("not", "never", "no") for x in toks[max(0, i - 2):i]):
+            words = [w for w in toks[i + 1:i + 1 + RECIPIENT_REACH] if _specific(w)]
+            out |= {stem(words[0])} if words else set()
+    return out
+
+
+def _deceived(claim: str, text: str) -> str | None:
+    """The verb of ``text``, un-negated, that deceives whom the claim says was told ("deceived its manager"), or
+    hides something in what that one was given ("gave its manager a report that hid …"); or None."""
+    told = _recipients(_tokens(claim))
+    if not told:
+        return None
+    toks = _tokens(text)
+    for i, t in enumerate(toks):
+        if _DECEIVE.match(t) and not any(x in ("not", "never", "no") for x in toks[max(0, i - 2):i]):
+            after = toks[i + 1:i + 1 + RECIPIENT_REACH + 1]  # "lied to its manager"
+            if any(stem(w) in told for w in after if _specific(w)):
+                return t
+        if _CONCEAL.match(t) and not any(x in ("not", "never", "no") for x in toks[max(0, i - 2):i]):
+            before = toks[max(0, i - HIDDEN_FROM_REACH):i]  # "gave its manager a report that hid the real reason"
+            if any(stem(w) in told for w in before if _specific(w)):
+                return t
+    return None
+
+
 @dataclass
 class Correction:
     claim: str  # what the question takes for granted
@@ -291,8 +327,8 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
             if len(shared_specific(claim, context)) < 2:
                 continue
             compared = _comparative_opposed(claim, own) or _denied_of_name(claim, own) \
-                or _breadth_denied(claim, own) or _generality_denied(claim, own)  # the most specific rules:
-            # they win over the others
+                or _breadth_denied(claim, own) or _generality_denied(claim, own) or _deceived(claim, own)
+            # the most specific rules: they win over the others
             o = None if stated or compared else opposition(claim, own, min_shared=1, claim_cued=True)
             word = compared or (o.word if o is not None else None if stated else (
                 _concealed(told, own) or ("own" if ranks and _self_order(own) == -ranks else None)))

@@ -163,3 +163,15 @@ def test_a_claim_that_something_is_general_is_corrected_by_a_note_that_finds_it_
     assert check(q, [("af", [(many, True)])]) is None
     assert check("Which chat models fake alignment when they infer they are in training?", [("af", [(few, True)])]) \
         is None  # nothing general claimed
+
+
+def test_whom_the_claim_says_was_told_the_note_says_was_deceived_or_kept_in_the_dark():
+    q = "Why did the trading agent tell its manager about the insider tip it acted on?"
+    hid = "The agent traded on the tip, then gave its manager a report that hid the real reason."
+    c = check(q, [("trade", [(hid, True)])])
+    assert c is not None and c.word == "hid"
+    lied = "Under pressure, the trading agent deceived its manager about the insider tip."
+    assert check(q, [("trade", [(lied, True)])]).word == "deceived"
+    # someone else deceived, or nothing hidden from the one told: no correction
+    assert check(q, [("trade", [("The trading agent deceived the auditors about the insider tip.", True)])]) is None
+    assert check(q, [("trade", [("The trading agent told its manager about the insider tip.", True)])]) is None
