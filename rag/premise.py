@@ -293,6 +293,28 @@ def _deceived(claim: str, text: str) -> str | None:
     return None
 
 
+# "Since models are good at finding the first error …" against "models were poor at locating that error": an
+# ability the claim grants, which the note denies of the same object
+_ABLE = re.compile(r"\b(?:good|great|excellent|reliable|adept|skilled|able|capable)\s+(?:at|of|to)\s+\w+\s+"
+                   r"(?P<object>(?:[\w-]+\s*){1,5})", re.I)
+_UNABLE = re.compile(r"\b(?:poor|bad|weak|unable|struggl\w*|fail\w*|could\s+not|cannot|can't|rarely)\s+(?:at\s+|to\s+)?"
+                     r"\w+\s+(?P<object>(?:[\w-]+\s*){1,4})", re.I)
+
+
+def _ability_denied(claim: str, text: str) -> str | None:
+    """``text``'s word of inability ("poor") when the claim says something is good at doing a thing and ``text``
+    says it is poor at, or fails at, doing it to the same object ("the first error" / "that error"); or None."""
+    if re.search(r"\b(?:not|never|no)\s+(?:\w+\s+)?(?:good|great|able|capable|reliable)\b", claim, re.I):
+        return None
+    objects = {stem(w) for m in _ABLE.finditer(claim) for w in _tokens(m.group("object")) if _specific(w)}
+    if not objects:
+        return None
+    for m in _UNABLE.finditer(text):
+        if {stem(w) for w in _tokens(m.group("object")) if _specific(w)} & objects:
+            return m.group(0).split()[0].lower()
+    return None
+
+
 @dataclass
 class Correction:
     claim: str  # what the question takes for granted
@@ -327,8 +349,8 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
             if len(shared_specific(claim, context)) < 2:
                 continue
             compared = _comparative_opposed(claim, own) or _denied_of_name(claim, own) \
-                or _breadth_denied(claim, own) or _generality_denied(claim, own) or _deceived(claim, own)
-            # the most specific rules: they win over the others
+                or _breadth_denied(claim, own) or _generality_denied(claim, own) or _deceived(claim, own) \
+                or _ability_denied(claim, own)  # the most specific rules: they win over the others
             o = None if stated or compared else opposition(claim, own, min_shared=1, claim_cued=True)
             word = compared or (o.word if o is not None else None if stated else (
                 _concealed(told, own) or ("own" if ranks and _self_order(own) == -ranks else None)))

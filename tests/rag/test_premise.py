@@ -175,3 +175,15 @@ def test_whom_the_claim_says_was_told_the_note_says_was_deceived_or_kept_in_the_
     # someone else deceived, or nothing hidden from the one told: no correction
     assert check(q, [("trade", [("The trading agent deceived the auditors about the insider tip.", True)])]) is None
     assert check(q, [("trade", [("The trading agent told its manager about the insider tip.", True)])]) is None
+
+
+def test_an_ability_the_claim_grants_and_the_note_denies_of_the_same_object_corrects_it():
+    q = "Since models are good at finding the first error in a chain of thought, why do they still fail to fix it?"
+    notes = [("err", [("Tyen et al. labelled the first error in each chain-of-thought trace.", True),
+                      ("Models were poor at locating that error, yet could fix it once told where it was.", True)])]
+    c = check(q, notes)
+    assert c is not None and c.word == "poor"
+    # poor at something else: no correction
+    other = [("err", [("Tyen et al. labelled the first error in each chain-of-thought trace.", True),
+                      ("Models were poor at explaining their answers to users.", True)])]
+    assert check(q, other) is None
