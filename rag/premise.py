@@ -349,7 +349,7 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
             if len(shared_specific(claim, context)) < 2:
                 continue
             compared = _comparative_opposed(claim, own) or _denied_of_name(claim, own) \
-                or _breadth_denied(claim, own) or _generality_denied(claim, own) or _deceived(claim, own) \
+                or _breadth_denied(claim, own) or _generality_denied(claim, own) or (None if _concealed(told, own) else _deceived(claim, own)) \
                 or _ability_denied(claim, own)  # the most specific rules: they win over the others
             o = None if stated or compared else opposition(claim, own, min_shared=1, claim_cued=True)
             word = compared or (o.word if o is not None else None if stated else (
