@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from rag.evidence import split_sentences
 from rag.lexicon import pos as _pos
 from rag.query_terms import spelling_variants
 from rag.text import STOPWORDS, content_words, stem
 
 __all__ = ["uncovered", "Coverage", "apart", "question_names", "which_apart", "figure_apart", "scale_apart",
-           "mechanism_apart"]
+           "mechanism_apart", "study_apart"]
 
 # A word in more than this share of the knowledge base's chunks is its own vocabulary ("ai", "feedback",
 # "language" in the demo notes): its absence from the best notes says little about the question. Chosen so
@@ -382,6 +383,11 @@ _MODEL_KINDS = frozenset("models model llms llm chatbots assistants systems agen
 _MODEL_FAMILY = re.compile(r"\b(?:Claude|GPT|Gemini|Llama|PaLM|Grok|DeepSeek|Qwen|Mistral|Flan|Codex|Opus|Sonnet)\b")
 
 
+def _anchor(notes: Sequence[str], names: Sequence[str]) -> str:
+    """The note a question is about: the one holding most of its names, else the best one (``notes[0]``)."""
+    return max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
+
+
 def which_apart(question: str, notes: Sequence[str]) -> str | None:
     """The kind of thing a "which X" question asks for ("which datasets were the FlipFlop tasks taken from?") when
     the best note about what it names (the one holding most of its names; else the first) never mentions an X:
@@ -395,7 +401,7 @@ def which_apart(question: str, notes: Sequence[str]) -> str | None:
     if head in GENERIC_NOUNS or head in STOPWORDS or (_pos(head) and "NOUN" not in _pos(head)):
         return None
     names = question_names(question)
-    anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
+    anchor = _anchor(notes, names)
     if names and not any(_says(n, anchor) for n in names):
         return None
     if m.group("member") and head in _MODEL_KINDS:  # the note counts the models; does it name one of them?
@@ -476,8 +482,6 @@ def _figure_missing(tokens: list[str], text: str, share=None) -> tuple[int, str]
                 and not _is_name(t, i + 1, title) and not (share is not None and share(t.lower()) >= COMMON_SHARE)}
     if not measured:
         return None
-    from rag.evidence import split_sentences
-
     seen = False
     for sentence in split_sentences(text):
         toks = _TOKEN.findall(sentence)
@@ -508,8 +512,7 @@ def figure_apart(question: str, notes: Sequence[str], share=None) -> str | None:
     words ("answers flipped in 46%") are of other studies."""
     if not notes:
         return None
-    names = question_names(question)
-    anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
+    anchor = _anchor(notes, question_names(question))
     found = _figure_missing(_TOKEN.findall(question), anchor, share)
     return found[1] if found else None
 
@@ -530,8 +533,7 @@ def scale_apart(question: str, notes: Sequence[str]) -> str | None:
     are of other behaviours."""
     if not notes or not _SCALE_CUE.search(question):
         return None
-    names = question_names(question)
-    anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
+    anchor = _anchor(notes, question_names(question))
     return None if _SCALE_WORDS.search(anchor) else "how it changes with model size"
 
 
@@ -552,16 +554,21 @@ def mechanism_apart(question: str, notes: Sequence[str], share=None) -> str | No
     say why."""
     if not notes or not _MECHANISM_CUE.search(question):
         return None
-    names = question_names(question)
-    anchor = max(notes, key=lambda t: sum(_says(n, t) for n in names)) if names else notes[0]
+    anchor = _anchor(notes, question_names(question))
     asked = {w for w in content_words(_MECHANISM_CUE.sub(" ", question))
              if w not in GENERIC_NOUNS and not (share is not None and share(w) >= COMMON_SHARE)}
-    from rag.evidence import split_sentences
-
     on_point = [s for s in split_sentences(anchor) if len(content_words(s) & asked) >= MECHANISM_SHARED]
     if not on_point or any(_EXPLAINS.search(s) for s in on_point):
         return None
     return "the mechanism behind it"
+
+
+def study_apart(question: str, notes: Sequence[str], share=None) -> str | None:
+    """What the note the question is about lacks of what it asks, by the first check that finds something:
+    which X (``which_apart``), a figure (``figure_apart``), a trend over model size (``scale_apart``), a
+    mechanism (``mechanism_apart``); None when none does."""
+    return (which_apart(question, notes) or figure_apart(question, notes, share) or scale_apart(question, notes)
+            or mechanism_apart(question, notes, share))
 
 
 def _is_count(tok: str, nxt: str) -> bool:

@@ -27,7 +27,7 @@ from ingest.pipeline import Ingestor, IngestReport, Progress
 from rag.answer import (AnswerabilityParts, Dropped, InquiringLine, Meta, Paragraph, RetrievedNote, Sentence,
                         Source, Support, with_spans)
 from rag.answerability import Answerability, answerability, support_level
-from rag.coverage import Coverage, apart, figure_apart, mechanism_apart, scale_apart, which_apart
+from rag.coverage import Coverage, apart, study_apart
 from rag.compose import INDIRECT_VARIANTS, indirect_note, pick
 from rag.gather import Gatherer, SentenceVectors
 from rag.next_lines import NextLines
@@ -300,22 +300,11 @@ class Engine:
                 else:
                     others = held[0] if len(held) == 1 else ", ".join(held[:-1]) + " and " + held[-1]
                     prep.uncovered = [f"{found[0]} together with {others}"]
-        if not prep.uncovered:  # "which datasets …": does the note it is about name any?
-            kind = which_apart(prep.question, whole)
+        if not prep.uncovered:  # "which datasets …", "what percentage …", "with model size", "what mechanism":
+            # does the note it is about say it?
+            kind = study_apart(prep.question, whole, share)
             if kind is not None:
                 prep.uncovered = [kind]
-        if not prep.uncovered:  # "what percentage of cases …": does the note it is about give a figure for it?
-            figure = figure_apart(prep.question, whole, share)
-            if figure is not None:
-                prep.uncovered = [figure]
-        if not prep.uncovered:  # "does it grow with model size?": does the note it is about compare sizes?
-            scale = scale_apart(prep.question, whole)
-            if scale is not None:
-                prep.uncovered = [scale]
-        if not prep.uncovered:  # "what mechanism …": does the note it is about explain it?
-            mechanism = mechanism_apart(prep.question, whole, share)
-            if mechanism is not None:
-                prep.uncovered = [mechanism]
         prep.timings["coverage"] = (time.perf_counter() - t1) * 1000
         if prep.uncovered:
             prep.support = "indirect"
