@@ -101,12 +101,20 @@ def _presupposed(question: str) -> tuple[str | None, bool]:
     return None, False
 
 
+NEGATION_REACH = 2  # tokens before a verb where a "not" negates it ("did not tell", "never hid")
+
+
+def _negated(toks: list[str], i: int) -> bool:
+    """Whether a "not", "never" or "no" stands in the NEGATION_REACH tokens before token ``i``."""
+    return any(x in ("not", "never", "no") for x in toks[max(0, i - NEGATION_REACH):i])
+
+
 def _objects(toks: list[str], verb: re.Pattern) -> set[str]:
     """Stems of the CONCEAL_REACH specific words after each un-negated ``verb`` in ``toks`` (looked for within
     twice as many tokens): what is told, or hidden."""
     out: set[str] = set()
     for i, t in enumerate(toks):
-        if verb.match(t) and not any(x in ("not", "never", "no") for x in toks[max(0, i - 2):i]):
+        if verb.match(t) and not _negated(toks, i):
             out |= {stem(w) for w in [w for w in toks[i + 1:i + 1 + 2 * CONCEAL_REACH] if _specific(w)][:CONCEAL_REACH]}
     return out
 
@@ -268,25 +276,25 @@ def _recipients(toks: list[str]) -> set[str]:
     """Stems of the specific words right after each un-negated disclosure verb ("tell | its manager"): who is told."""
     out: set[str] = set()
     for i, t in enumerate(toks):
-        if _DISCLOSE.match(t) and not any(x in ("not", "never", "no") for x in toks[max(0, i - 2):i]):
+        if _DISCLOSE.match(t) and not _negated(toks, i):
             words = [w for w in toks[i + 1:i + 1 + RECIPIENT_REACH] if _specific(w)]
             out |= {stem(words[0])} if words else set()
     return out
 
 
-def _deceived(claim: str, text: str) -> str | None:
-    """The verb of ``text``, un-negated, that deceives whom the claim says was told ("deceived its manager"), or
-    hides something in what that one was given ("gave its manager a report that hid …"); or None."""
-    told = _recipients(_tokens(claim))
+def _deceived(told: set[str], text: str) -> str | None:
+    """The verb of ``text``, un-negated, that deceives whom the claim says was told (``told``: its
+    ``_recipients``; "deceived its manager"), or hides something in what that one was given ("gave its manager a
+    report that hid …"); or None."""
     if not told:
         return None
     toks = _tokens(text)
     for i, t in enumerate(toks):
-        if _DECEIVE.match(t) and not any(x in ("not", "never", "no") for x in toks[max(0, i - 2):i]):
+        if _DECEIVE.match(t) and not _negated(toks, i):
             after = toks[i + 1:i + 1 + RECIPIENT_REACH + 1]  # "lied to its manager"
             if any(stem(w) in told for w in after if _specific(w)):
                 return t
-        if _CONCEAL.match(t) and not any(x in ("not", "never", "no") for x in toks[max(0, i - 2):i]):
+        if _CONCEAL.match(t) and not _negated(toks, i):
             before = toks[max(0, i - HIDDEN_FROM_REACH):i]  # "gave its manager a report that hid the real reason"
             if any(stem(w) in told for w in before if _specific(w)):
                 return t
@@ -338,7 +346,8 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
     if not claim:
         return None
     best: tuple[tuple, Correction] | None = None
-    told = _objects(_tokens(claim), _DISCLOSE)  # the claim's side of the two rules polarity cannot read
+    told = _objects(_tokens(claim), _DISCLOSE)  # the claim's side of the rules polarity cannot read
+    recipients = _recipients(_tokens(claim))
     ranks = _self_order(claim)
     for rank, (note_id, sentences) in enumerate(list(notes)[:MAX_NOTES]):
         prev, prev_own = "", ""
@@ -348,12 +357,14 @@ def check(question: str, notes: Sequence[tuple[str, Sequence[tuple[str, bool]]]]
             before, prev, prev_own = prev, text, own
             if len(shared_specific(claim, context)) < 2:
                 continue
+            concealed = _concealed(told, own)  # where it reads the sentence, its word is kept ("reason")
             compared = _comparative_opposed(claim, own) or _denied_of_name(claim, own) \
-                or _breadth_denied(claim, own) or _generality_denied(claim, own) or (None if _concealed(told, own) else _deceived(claim, own)) \
+                or _breadth_denied(claim, own) or _generality_denied(claim, own) \
+                or (None if concealed else _deceived(recipients, own)) \
                 or _ability_denied(claim, own)  # the most specific rules: they win over the others
             o = None if stated or compared else opposition(claim, own, min_shared=1, claim_cued=True)
             word = compared or (o.word if o is not None else None if stated else (
-                _concealed(told, own) or ("own" if ranks and _self_order(own) == -ranks else None)))
+                concealed or ("own" if ranks and _self_order(own) == -ranks else None)))
             if word is None:
                 continue
             n_shared = len(shared_specific(claim, own))
