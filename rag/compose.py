@@ -28,7 +28,7 @@ import numpy as np
 
 from rag.answer import Paragraph, Sentence
 from rag.contradiction import opposition
-from rag.evidence import FOCUSED_MARGIN, Candidate, is_setup
+from rag.evidence import FOCUSED_MARGIN, Candidate, is_setup, split_sentences
 from rag.reading import Reading
 from rag.text import LINKED_TITLE, content_words
 
@@ -240,6 +240,7 @@ def framing(reading: Reading, concept: str | None, *, contradicted: bool = False
     q = reading.question
     concept = concept or "what the notes record"
     terms = notes_terms(q, lead_title)
+    form = "what" if indirect and reading.form == "quantity" else reading.form  # no "the notes put a figure on"
     if terms and reading.clause and "," not in reading.clause:
         text = pick(_NOTES_NEAREST if indirect else _NOTES_TERMS, q, "terms").format(clause=reading.clause, notes=terms)
     elif terms and not reading.clause and not indirect:
@@ -247,10 +248,8 @@ def framing(reading: Reading, concept: str | None, *, contradicted: bool = False
     elif reading.clause and "," in reading.clause:  # a clause with its scene or condition: it goes last
         text = pick(_FRAMES_LONG_CLAUSE, q, "frame").format(clause=reading.clause, concept=concept)
     elif reading.clause:
-        form = "what" if indirect and reading.form == "quantity" else reading.form  # no "the notes put a figure on"
         text = pick(_FRAMES.get(form, _FRAMES["what"]), q, "frame").format(clause=reading.clause, concept=concept)
     else:
-        form = "what" if indirect and reading.form == "quantity" else reading.form
         text = pick(_FRAMES_NO_CLAUSE, q, "frame").format(concept=concept, focus=_FOCUS.get(form, _FOCUS["what"]))
     text = _cap(text.rstrip(".")) + "."
     if contradicted:
@@ -278,11 +277,7 @@ def relation(lead: Candidate, other: Candidate) -> str:
 
 def _own_words(c: Candidate) -> str:
     """A candidate's own sentence: the last of a repaired pair, else its text."""
-    if not c.repaired:
-        return c.text
-    from rag.evidence import split_sentences
-
-    return split_sentences(c.text)[-1]
+    return split_sentences(c.text)[-1] if c.repaired else c.text
 
 
 def _sentence(c: Candidate, text: str | None = None) -> Sentence:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.reading import _BE, _MODALS
+
 
 def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
@@ -199,7 +201,7 @@ def _relative_asked(description: str) -> str | None:
         return None
     many = head.endswith("s") and not head.endswith("ss")
     lemmas = getLemma(v, "VERB") if "VERB" in pos(v) else ()
-    if v in _MODALS_ASKED:
+    if v in _MODALS:
         agrees = True
     elif many:  # "behaviours that worsen", "traits that are …"
         agrees = v in ("are", "were", "do", "have") or (bool(lemmas) and v == lemmas[0])
@@ -210,8 +212,6 @@ def _relative_asked(description: str) -> str | None:
     return f"{'Which' if many else 'What'} {' '.join(np_words)} {' '.join(vp)}?"
 
 
-_MODALS_ASKED = frozenset("can could may might will would should must".split())
-_BE = frozenset("is are was were".split())
 _DEGREE = frozenset("better worse well badly more less".split())  # "does better": "does" is the verb itself
 
 
